@@ -1,0 +1,77 @@
+"""metav1.Condition bookkeeping: set, get and compare conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from okr_operator.domain.model import Condition, ConditionStatus, ConditionType
+
+# Ready and DataAvailable first, in the order `kubectl describe` readers expect.
+_LEADING = (ConditionType.READY, ConditionType.DATA_AVAILABLE)
+
+
+def _order(condition: Condition) -> tuple[int, str]:
+    position = _LEADING.index(condition.type) if condition.type in _LEADING else len(_LEADING)
+    return (position, str(condition.type))
+
+
+def get_condition(conditions: Sequence[Condition], type: ConditionType) -> Condition | None:  # noqa: A002
+    """The condition of that type, or None."""
+    return next((condition for condition in conditions if condition.type == type), None)
+
+
+def set_condition(
+    conditions: Sequence[Condition],
+    *,
+    type: ConditionType,  # noqa: A002  (the metav1.Condition field name)
+    status: ConditionStatus,
+    reason: str,
+    message: str,
+    now: datetime,
+    generation: int,
+) -> tuple[Condition, ...]:
+    """Replace the condition of that type; its transition time moves only when the status does."""
+    old = get_condition(conditions, type)
+    transition = old.last_transition_time if old is not None and old.status == status else now
+    new = Condition(
+        type=type,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=transition,
+        observed_generation=generation,
+    )
+    others = [condition for condition in conditions if condition.type != type]
+    return tuple(sorted([*others, new], key=_order))
+
+
+def significant_change(old: Sequence[Condition], new: Sequence[Condition]) -> bool:
+    """True when any condition's (type, status, reason) differs; messages alone do not count."""
+
+    def essence(conditions: Sequence[Condition]) -> dict[ConditionType, tuple[str, str]]:
+        return {c.type: (str(c.status), c.reason) for c in conditions}
+
+    return essence(old) != essence(new)
+
+
+def set_conditions(
+    conditions: Sequence[Condition],
+    updates: Mapping[ConditionType, tuple[ConditionStatus, str, str]],
+    *,
+    now: datetime,
+    generation: int,
+) -> tuple[Condition, ...]:
+    """``set_condition`` for each ``type: (status, reason, message)`` of ``updates``."""
+    result = tuple(conditions)
+    for kind, (status, reason, message) in updates.items():
+        result = set_condition(
+            result,
+            type=kind,
+            status=status,
+            reason=reason,
+            message=message,
+            now=now,
+            generation=generation,
+        )
+    return result

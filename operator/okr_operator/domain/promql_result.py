@@ -1,0 +1,115 @@
+"""Interpreting the JSON body of Prometheus ``/api/v1/query`` as one number or a problem."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from okr_operator.domain.model import Observation, OnEmpty, Problem, Reason, Sample
+
+_SHOWN_SERIES = 3
+_ONE_NUMBER = "a query must yield a scalar or an instant vector with exactly one series"
+
+
+def format_labels(labels: Mapping[str, str]) -> str:
+    """A label set as Prometheus prints it: ``{__name__="up", job="api"}``, sorted by name."""
+    pairs = ", ".join(f'{name}="{_escape(labels[name])}"' for name in sorted(labels))
+    return "{" + pairs + "}"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class _MalformedError(Exception):
+    """The body is not a Prometheus API response we understand."""
+
+
+def interpret(envelope: Mapping[str, Any], *, on_empty: OnEmpty) -> Observation:
+    """One usable number (Sample) or why there is none (Problem)."""
+    try:
+        return _interpret(envelope, on_empty)
+    except _MalformedError as error:
+        return Problem(Reason.QUERY_FAILED, f"malformed response from Prometheus: {error}")
+
+
+def _interpret(envelope: Mapping[str, Any], on_empty: OnEmpty) -> Observation:
+    if not isinstance(envelope, Mapping):
+        raise _MalformedError(f"expected a JSON object, got {type(envelope).__name__}")
+    status = envelope.get("status")
+    if status == "error":
+        # Prometheus's own words are the most useful message a user can get.
+        error_type, error = envelope.get("errorType"), envelope.get("error")
+        text = str(error) if error else "no error message"
+        return Problem(Reason.QUERY_FAILED, f"{error_type}: {text}" if error_type else text)
+    if status != "success":
+        raise _MalformedError(f"status {status!r} is neither 'success' nor 'error'")
+    data = envelope.get("data")
+    if not isinstance(data, Mapping):
+        raise _MalformedError("'data' is missing or not an object")
+    result_type, result = data.get("resultType"), data.get("result")
+    if result_type == "scalar":
+        return _sample(result)
+    if result_type == "vector":
+        return _vector(result, on_empty)
+    if result_type == "matrix":
+        return Problem(Reason.QUERY_FAILED, f"query returned a range vector; {_ONE_NUMBER}")
+    if result_type == "string":
+        return Problem(Reason.QUERY_FAILED, f"query returned a string; {_ONE_NUMBER}")
+    raise _MalformedError(f"unknown resultType {result_type!r}")
+
+
+def _vector(result: object, on_empty: OnEmpty) -> Observation:
+    if not isinstance(result, Sequence) or isinstance(result, str):
+        raise _MalformedError("vector 'result' is not a list")
+    if not result:
+        if on_empty is OnEmpty.ZERO:
+            return Sample(0.0)
+        return Problem(Reason.NO_DATA, "query returned no series")
+    if len(result) > 1:
+        return Problem(Reason.AMBIGUOUS_RESULT, _ambiguous(result))
+    series = result[0]
+    if not isinstance(series, Mapping):
+        raise _MalformedError("vector series is not an object")
+    if "value" not in series and "histogram" in series:
+        return Problem(Reason.QUERY_FAILED, f"query returned a native histogram; {_ONE_NUMBER}")
+    return _sample(series.get("value"))
+
+
+def _ambiguous(result: Sequence[object]) -> str:
+    # Sorted so the message, and the condition built from it, is stable across
+    # evaluations whatever order Prometheus returns.
+    label_sets = sorted(format_labels(_metric(series)) for series in result)
+    shown = ", ".join(label_sets[:_SHOWN_SERIES])
+    hidden = len(label_sets) - _SHOWN_SERIES
+    more = f" and {hidden} more" if hidden > 0 else ""
+    return f"query returned {len(label_sets)} series, expected one: {shown}{more}"
+
+
+def _metric(series: object) -> Mapping[str, str]:
+    if not isinstance(series, Mapping):
+        raise _MalformedError("vector series is not an object")
+    metric = series.get("metric", {})
+    if not isinstance(metric, Mapping):
+        raise _MalformedError("series 'metric' is not an object")
+    return {str(name): str(value) for name, value in metric.items()}
+
+
+def _sample(pair: object) -> Observation:
+    # Prometheus encodes a sample as [<unix time>, "<value>"], the value a string
+    # so that NaN and ±Inf survive JSON.
+    if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
+        raise _MalformedError(f"sample {pair!r} is not a [time, value] pair")
+    raw = pair[1]
+    if not isinstance(raw, str):
+        raise _MalformedError(f"sample value {raw!r} is not a string")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _MalformedError(f"sample value {raw!r} is not a number") from None
+    if math.isnan(value):
+        return Problem(Reason.NOT_A_NUMBER, "query returned NaN")
+    if math.isinf(value):
+        return Problem(Reason.NOT_A_NUMBER, f"query returned {'+Inf' if value > 0 else '-Inf'}")
+    return Sample(value)
