@@ -1,0 +1,415 @@
+"""Spec validation: user objects (whole bodies) to domain values, or a SpecError.
+
+This is the one implementation of the rules in ``crds/``; the operator, the
+CLI and a future admission webhook all call it, so a file that ``okr``
+accepts is one the operator can evaluate. Shape and types are checked by the
+pydantic models in ``okr_operator.api.wire``; the rules that relate fields to
+each other are below, each with a message that names the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import promql_parser
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from okr_operator.api.wire import (
+    KeyResultSpecWire,
+    ObjectiveSpecWire,
+    PeriodWire,
+    PrometheusSourceSpecWire,
+    SecretKeyRefWire,
+)
+from okr_operator.domain.durations import ELAPSED_VARIABLE, parse_duration
+from okr_operator.domain.model import (
+    GROUP,
+    LABEL_PREFIX,
+    VERSION,
+    Direction,
+    KeyResult,
+    Lags,
+    Objective,
+    Period,
+    Ref,
+    SourceKind,
+    SourceRef,
+)
+from okr_operator.domain.periods import quarter_period
+from okr_operator.domain.progress import infer_direction
+
+MIN_INTERVAL = timedelta(seconds=10)
+# What $__elapsed stands for during the syntax check: any valid range will do.
+_ELAPSED_PLACEHOLDER = "1m"
+
+KEY_RESULT = "KeyResult"
+OBJECTIVE = "Objective"
+PROMETHEUS_SOURCE = SourceKind.PROMETHEUS_SOURCE.value
+CLUSTER_PROMETHEUS_SOURCE = SourceKind.CLUSTER_PROMETHEUS_SOURCE.value
+KINDS = (KEY_RESULT, OBJECTIVE, PROMETHEUS_SOURCE, CLUSTER_PROMETHEUS_SOURCE)
+
+Problems = list[tuple[str, str]]
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class SpecError(ValueError):
+    """An object whose spec (or metadata) the operator cannot use.
+
+    ``problems`` are ``(field path, message)`` pairs such as
+    ``("spec.target", "must differ from spec.baseline (both 300.0)")``.
+    """
+
+    def __init__(self, kind: str, ref: str, problems: Sequence[tuple[str, str]]) -> None:
+        self.kind = kind
+        self.ref = ref
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        listed = "; ".join(f"{path}: {message}" for path, message in self.problems)
+        return f"{self.kind} {self.ref}: {listed}"
+
+    def lines(self) -> list[str]:
+        """One self-contained line per problem, as the CLI prints them."""
+        return [f"{self.kind} {self.ref}: {path}: {message}" for path, message in self.problems]
+
+
+@dataclass(frozen=True, slots=True)
+class SecretKeyRef:
+    """A key in a Secret or ConfigMap."""
+
+    name: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusSourceSpec:
+    """The parsed spec of a PrometheusSource or ClusterPrometheusSource.
+
+    It holds references to credentials, never the credentials themselves.
+    """
+
+    url: str
+    timeout: timedelta = timedelta(seconds=30)
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    bearer_token: SecretKeyRef | None = None
+    basic_auth_secret: str | None = None
+    ca_secret: SecretKeyRef | None = None
+    ca_config_map: SecretKeyRef | None = None
+    insecure_skip_verify: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Metadata:
+    namespace: str
+    name: str
+    generation: int
+    labels: Mapping[str, str]
+
+    @property
+    def ref(self) -> Ref:
+        return Ref(self.namespace, self.name)
+
+    def display(self) -> str:
+        # Files validated by the CLI often carry no namespace (kubectl -n supplies it).
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+
+# --- public parsers ---------------------------------------------------------
+
+
+def parse_key_result(body: Mapping[str, Any]) -> KeyResult:
+    """The KeyResult in ``body`` (the whole object), defaulted; SpecError if unusable."""
+    meta, problems = _metadata(body)
+    wire = _shape(KeyResultSpecWire, body, problems)
+    if wire is not None:
+        problems += _key_result_rules(wire)
+    if wire is None or problems:
+        raise SpecError(KEY_RESULT, meta.display(), problems)
+    direction = wire.direction
+    if direction is None and wire.baseline is not None:
+        direction = infer_direction(wire.baseline, wire.target)
+    return KeyResult(
+        ref=meta.ref,
+        generation=meta.generation,
+        objective=wire.objective_ref.name,
+        query=wire.query,
+        target=wire.target,
+        direction=direction,
+        baseline=wire.baseline,
+        weight=wire.weight,
+        interval=parse_duration(wire.interval),
+        period=_period(wire.period) if wire.period is not None else None,
+        source=(
+            SourceRef(kind=wire.source_ref.kind, name=wire.source_ref.name)
+            if wire.source_ref is not None
+            else None
+        ),
+        on_empty=wire.on_empty,
+        lags=Lags(at_risk=wire.health.at_risk_lag, off_track=wire.health.off_track_lag),
+        description=wire.description,
+        owner=wire.owner,
+        unit=wire.unit,
+        labels=meta.labels,
+    )
+
+
+def parse_objective(body: Mapping[str, Any]) -> Objective:
+    """The Objective in ``body`` (the whole object), defaulted; SpecError if unusable."""
+    meta, problems = _metadata(body)
+    wire = _shape(ObjectiveSpecWire, body, problems)
+    parent = _parent(wire, meta)
+    if wire is not None:
+        problems += _period_rules(wire.period)
+        if parent == meta.ref and meta.name:
+            problems.append(("spec.parentRef", "must not name the Objective itself"))
+    if wire is None or problems:
+        raise SpecError(OBJECTIVE, meta.display(), problems)
+    return Objective(
+        ref=meta.ref,
+        generation=meta.generation,
+        title=wire.title,
+        period=_period(wire.period),
+        parent=parent,
+        weight=wire.weight,
+        rollup=wire.rollup,
+        description=wire.description,
+        owner=wire.owner,
+        labels=meta.labels,
+    )
+
+
+def parse_prometheus_source(body: Mapping[str, Any]) -> tuple[Ref, PrometheusSourceSpec]:
+    """A PrometheusSource or ClusterPrometheusSource (``Ref("", name)``, it has no namespace)."""
+    kind = body.get("kind") or PROMETHEUS_SOURCE
+    meta, problems = _metadata(body)
+    wire = _shape(PrometheusSourceSpecWire, body, problems)
+    if wire is not None:
+        problems += _source_rules(wire)
+    if wire is None or problems:
+        raise SpecError(str(kind), meta.display(), problems)
+    ref = Ref("", meta.name) if kind == CLUSTER_PROMETHEUS_SOURCE else meta.ref
+    return ref, PrometheusSourceSpec(
+        url=wire.url,
+        timeout=parse_duration(wire.timeout),
+        headers=MappingProxyType(dict(wire.headers)),
+        bearer_token=_secret_key(wire.bearer_token_secret_ref),
+        basic_auth_secret=(
+            wire.basic_auth_secret_ref.name if wire.basic_auth_secret_ref is not None else None
+        ),
+        ca_secret=_secret_key(wire.tls.ca_secret_ref),
+        ca_config_map=_secret_key(wire.tls.ca_config_map_ref),
+        insecure_skip_verify=wire.tls.insecure_skip_verify,
+    )
+
+
+_PARSERS: Mapping[str, Callable[[Mapping[str, Any]], object]] = {
+    KEY_RESULT: parse_key_result,
+    OBJECTIVE: parse_objective,
+    PROMETHEUS_SOURCE: parse_prometheus_source,
+    CLUSTER_PROMETHEUS_SOURCE: parse_prometheus_source,
+}
+
+
+def validate_document(doc: Mapping[str, Any]) -> list[str]:
+    """Problems of one YAML document, one line each; empty when valid or not ours.
+
+    Documents of other API groups are none of our business and pass.
+    """
+    api_version = doc.get("apiVersion")
+    if not isinstance(api_version, str) or api_version.partition("/")[0] != GROUP:
+        return []
+    kind = doc.get("kind")
+    meta, _ = _metadata(doc)
+    label = f"{kind if isinstance(kind, str) and kind else '(no kind)'} {meta.display()}"
+    expected_version = f"{GROUP}/{VERSION}"
+    if api_version != expected_version:
+        return [
+            f"{label}: apiVersion: unknown version {api_version!r}, expected {expected_version}"
+        ]
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        return [
+            f"{label}: kind: unknown kind {kind!r} in {GROUP}, expected one of {', '.join(KINDS)}"
+        ]
+    try:
+        parser(doc)
+    except SpecError as error:
+        return error.lines()
+    return []
+
+
+# --- metadata ---------------------------------------------------------------
+
+
+def _metadata(body: Mapping[str, Any]) -> tuple[_Metadata, Problems]:
+    problems: Problems = []
+    metadata = body.get("metadata")
+    if not isinstance(metadata, Mapping):
+        metadata = {}
+    name = metadata.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append(("metadata.name", "is required"))
+        name = ""
+    namespace = metadata.get("namespace")
+    if not isinstance(namespace, str):
+        namespace = ""
+    generation = metadata.get("generation", 1)
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 1:
+        problems.append(("metadata.generation", f"must be a positive integer, got {generation!r}"))
+        generation = 1
+    labels = metadata.get("labels")
+    ours = {
+        key.removeprefix(LABEL_PREFIX): value
+        for key, value in (labels.items() if isinstance(labels, Mapping) else ())
+        if isinstance(key, str) and key.startswith(LABEL_PREFIX) and isinstance(value, str)
+    }
+    meta = _Metadata(namespace, name, generation, MappingProxyType(ours))
+    return meta, problems
+
+
+# --- shape (pydantic) -------------------------------------------------------
+
+
+def _shape(model: type[_Model], body: Mapping[str, Any], problems: Problems) -> _Model | None:
+    """Validate ``body["spec"]`` with ``model``; translate errors into ``problems``."""
+    spec = body.get("spec")
+    if spec is None:
+        problems.append(("spec", "is required"))
+        return None
+    try:
+        return model.model_validate(spec)
+    except ValidationError as error:
+        problems.extend(_translate(detail) for detail in error.errors())
+        return None
+
+
+def _translate(detail: ErrorDetails) -> tuple[str, str]:
+    path = "spec"
+    for part in detail["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    kind = detail["type"]
+    context = detail.get("ctx") or {}
+    if kind == "missing":
+        message = "is required"
+    elif kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind == "value_error" and "error" in context:
+        message = str(context["error"])
+    elif kind == "string_pattern_mismatch":
+        message = f"must match {context['pattern']}, got {detail['input']!r}"
+    else:
+        # pydantic's own sentences ("Input should be ...") read fine after the path.
+        message = detail["msg"][:1].lower() + detail["msg"][1:]
+    return path, message
+
+
+# --- rules that relate fields -----------------------------------------------
+
+
+def _key_result_rules(wire: KeyResultSpecWire) -> Problems:
+    problems: Problems = []
+    problems += _query_rules(wire.query)
+    problems += _direction_rules(wire)
+    interval = parse_duration(wire.interval)
+    if interval < MIN_INTERVAL:
+        problems.append(("spec.interval", f"must be at least 10s, got {wire.interval}"))
+    if wire.period is not None:
+        problems += _period_rules(wire.period)
+    if wire.health.at_risk_lag > wire.health.off_track_lag:
+        problems.append(
+            (
+                "spec.health.atRiskLag",
+                f"must not exceed spec.health.offTrackLag "
+                f"({wire.health.at_risk_lag!r} > {wire.health.off_track_lag!r})",
+            )
+        )
+    return problems
+
+
+def _query_rules(query: str) -> Problems:
+    try:
+        promql_parser.parse(query.replace(ELAPSED_VARIABLE, _ELAPSED_PLACEHOLDER))
+    except ValueError as error:
+        return [("spec.query", f"invalid PromQL: {error}")]
+    return []
+
+
+def _direction_rules(wire: KeyResultSpecWire) -> Problems:
+    baseline, target, direction = wire.baseline, wire.target, wire.direction
+    if baseline is None or direction in (Direction.STAY_ABOVE, Direction.STAY_BELOW):
+        # Without a baseline there is nothing to compare yet; Stay* ignore it.
+        return []
+    if target == baseline:
+        return [("spec.target", f"must differ from spec.baseline (both {target!r})")]
+    numbers = f"(target {target!r}, baseline {baseline!r})"
+    if direction is Direction.INCREASE and target < baseline:
+        return [("spec.direction", f"Increase needs spec.target above spec.baseline {numbers}")]
+    if direction is Direction.DECREASE and target > baseline:
+        return [("spec.direction", f"Decrease needs spec.target below spec.baseline {numbers}")]
+    return []
+
+
+def _period_rules(period: PeriodWire) -> Problems:
+    has_range = period.start is not None or period.end is not None
+    if period.quarter is not None and has_range:
+        return [("spec.period", "takes either quarter or start and end, not both")]
+    if period.quarter is None and (period.start is None or period.end is None):
+        return [("spec.period", "needs either quarter or both start and end")]
+    if period.quarter is not None:
+        try:
+            quarter_period(period.quarter, period.time_zone)
+        except ValueError as error:  # year 0000: the pattern cannot exclude it
+            return [("spec.period.quarter", str(error))]
+    if period.start is not None and period.end is not None and period.end <= period.start:
+        return [
+            (
+                "spec.period.end",
+                f"must be after spec.period.start "
+                f"({period.end.isoformat()} is not after {period.start.isoformat()})",
+            )
+        ]
+    return []
+
+
+def _source_rules(wire: PrometheusSourceSpecWire) -> Problems:
+    problems: Problems = []
+    if not urlsplit(wire.url).hostname:
+        problems.append(("spec.url", f"must be an http(s) URL with a host, got {wire.url!r}"))
+    if parse_duration(wire.timeout) <= timedelta(0):
+        problems.append(("spec.timeout", f"must be longer than 0s, got {wire.timeout}"))
+    if wire.bearer_token_secret_ref is not None and wire.basic_auth_secret_ref is not None:
+        problems.append(
+            ("spec.basicAuthSecretRef", "cannot be combined with spec.bearerTokenSecretRef")
+        )
+    if wire.tls.ca_secret_ref is not None and wire.tls.ca_config_map_ref is not None:
+        problems.append(("spec.tls.caConfigMapRef", "cannot be combined with spec.tls.caSecretRef"))
+    return problems
+
+
+# --- conversions ------------------------------------------------------------
+
+
+def _period(period: PeriodWire) -> Period:
+    """The Period of a ``spec.period`` that passed ``_period_rules``."""
+    if period.quarter is not None:
+        return quarter_period(period.quarter, period.time_zone)
+    if period.start is None or period.end is None:  # excluded by _period_rules
+        raise ValueError("spec.period needs either quarter or both start and end")
+    return Period(start=period.start, end=period.end)
+
+
+def _parent(wire: ObjectiveSpecWire | None, meta: _Metadata) -> Ref | None:
+    if wire is None or wire.parent_ref is None:
+        return None
+    return Ref(wire.parent_ref.namespace or meta.namespace, wire.parent_ref.name)
+
+
+def _secret_key(wire: SecretKeyRefWire | None) -> SecretKeyRef | None:
+    return SecretKeyRef(wire.name, wire.key) if wire is not None else None
