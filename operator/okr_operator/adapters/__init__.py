@@ -1,0 +1,1 @@
+"""I/O adapters behind the services ports: Prometheus, Kubernetes, metrics."""

@@ -1,0 +1,173 @@
+"""Which Prometheus a key result queries: its sourceRef, or the default.
+
+PrometheusSource reads Secrets and ConfigMaps only from its own namespace, a
+ClusterPrometheusSource only from the operator's namespace (the pattern of
+cert-manager's Issuer and ClusterIssuer), so a team cannot borrow another
+team's credentials by naming them. Clients are cached per source and rebuilt
+when the source changes or its credentials are older than ``refresh``, so a
+rotated token is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from okr_operator.adapters.kube import KubeApi, NotFoundError
+from okr_operator.adapters.prometheus import Connection, PrometheusQuerier
+from okr_operator.api.spec import PrometheusSourceSpec, SecretKeyRef
+from okr_operator.domain.model import Problem, Reason, SourceKind, SourceRef
+
+
+class _MissingCredentialError(LookupError):
+    pass
+
+
+@dataclass(slots=True)
+class _Cached:
+    spec: PrometheusSourceSpec
+    querier: PrometheusQuerier
+    built: float
+
+
+class SourceResolver:
+    """Implements ``services.ports.QuerierResolver``."""
+
+    def __init__(
+        self,
+        *,
+        default_url: str | None,
+        kube: KubeApi,
+        operator_namespace: str,
+        executor: ThreadPoolExecutor,
+        refresh_seconds: float = 300.0,
+    ) -> None:
+        self._kube = kube
+        self._operator_namespace = operator_namespace
+        self._executor = executor
+        self._refresh = refresh_seconds
+        self._default = (
+            PrometheusQuerier(Connection(url=default_url), executor=executor)
+            if default_url
+            else None
+        )
+        self._specs: dict[tuple[SourceKind, str, str], PrometheusSourceSpec] = {}
+        self._cache: dict[tuple[SourceKind, str, str], _Cached] = {}
+        self._ca_dir = tempfile.mkdtemp(prefix="okr-ca-")
+
+    def set_source(
+        self, kind: SourceKind, namespace: str, name: str, spec: PrometheusSourceSpec
+    ) -> None:
+        """Record a (Cluster)PrometheusSource from the watch."""
+        self._specs[(kind, namespace, name)] = spec
+
+    def remove_source(self, kind: SourceKind, namespace: str, name: str) -> None:
+        """Forget a deleted source and close its connections."""
+        key = (kind, namespace, name)
+        self._specs.pop(key, None)
+        cached = self._cache.pop(key, None)
+        if cached is not None:
+            cached.querier.close()
+
+    async def resolve(
+        self, namespace: str, source: SourceRef | None
+    ) -> PrometheusQuerier | Problem:
+        """Return the querier for a key result in ``namespace``."""
+        if source is None:
+            if self._default is None:
+                return Problem(
+                    Reason.REFERENCE_NOT_FOUND,
+                    "spec.sourceRef is not set and the operator has no default Prometheus "
+                    "(okr run --prometheus-url or OKR_PROMETHEUS_URL)",
+                )
+            return self._default
+        cluster = source.kind is SourceKind.CLUSTER_PROMETHEUS_SOURCE
+        key = (source.kind, "" if cluster else namespace, source.name)
+        where = source.name if cluster else f"{namespace}/{source.name}"
+        spec = self._specs.get(key)
+        if spec is None:
+            return Problem(
+                Reason.REFERENCE_NOT_FOUND, f"{source.kind} {where} (spec.sourceRef) not found"
+            )
+        cached = self._cache.get(key)
+        if (
+            cached is not None
+            and cached.spec == spec
+            and time.monotonic() - cached.built < self._refresh
+        ):
+            return cached.querier
+        secrets_namespace = self._operator_namespace if cluster else namespace
+        try:
+            connection = await self._connection(spec, secrets_namespace, f"{source.kind} {where}")
+        except (NotFoundError, _MissingCredentialError) as err:
+            return Problem(Reason.REFERENCE_NOT_FOUND, str(err))
+        querier = PrometheusQuerier(connection, executor=self._executor)
+        if cached is not None:
+            cached.querier.close()
+        self._cache[key] = _Cached(spec, querier, time.monotonic())
+        return querier
+
+    async def _connection(
+        self, spec: PrometheusSourceSpec, namespace: str, owner: str
+    ) -> Connection:
+        headers = dict(spec.headers)
+        basic: tuple[str, str] | None = None
+        if spec.bearer_token is not None:
+            token = await self._secret_key(
+                namespace, spec.bearer_token, owner, "spec.bearerTokenSecretRef"
+            )
+            headers["Authorization"] = f"Bearer {token.strip()}"
+        if spec.basic_auth_secret is not None:
+            ref_field = "spec.basicAuthSecretRef"
+            user = await self._secret_key(
+                namespace, SecretKeyRef(spec.basic_auth_secret, "username"), owner, ref_field
+            )
+            password = await self._secret_key(
+                namespace, SecretKeyRef(spec.basic_auth_secret, "password"), owner, ref_field
+            )
+            basic = (user, password)
+        ca_file = None
+        if spec.ca_secret is not None:
+            pem = await self._secret_key(namespace, spec.ca_secret, owner, "spec.tls.caSecretRef")
+            ca_file = self._write_ca(owner, pem)
+        elif spec.ca_config_map is not None:
+            data = await self._kube.read_config_map(namespace, spec.ca_config_map.name)
+            if spec.ca_config_map.key not in data:
+                raise _MissingCredentialError(
+                    f"key {spec.ca_config_map.key!r} not in ConfigMap {namespace}/"
+                    f"{spec.ca_config_map.name} (spec.tls.caConfigMapRef of {owner})"
+                )
+            ca_file = self._write_ca(owner, data[spec.ca_config_map.key])
+        return Connection(
+            url=spec.url,
+            timeout=spec.timeout,
+            headers=headers,
+            basic_auth=basic,
+            ca_file=ca_file,
+            insecure_skip_verify=spec.insecure_skip_verify,
+        )
+
+    async def _secret_key(self, namespace: str, ref: SecretKeyRef, owner: str, field: str) -> str:
+        try:
+            data = await self._kube.read_secret(namespace, ref.name)
+        except NotFoundError:
+            raise NotFoundError(
+                f"Secret {namespace}/{ref.name} ({field} of {owner}) not found"
+            ) from None
+        if ref.key not in data:
+            raise _MissingCredentialError(
+                f"key {ref.key!r} not in Secret {namespace}/{ref.name} ({field} of {owner})"
+            )
+        return data[ref.key]
+
+    def _write_ca(self, owner: str, pem: str) -> str:
+        # requests verifies against a file path; keep one private file per source.
+        safe = "".join(c if c.isalnum() else "_" for c in owner)
+        path = os.path.join(self._ca_dir, f"{safe}.pem")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(pem)
+        os.chmod(path, 0o600)
+        return path

@@ -1,0 +1,177 @@
+"""The ``okr`` command: ``okr run`` starts the operator, ``okr validate`` checks files.
+
+This is the composition root: the only place that builds adapters and wires
+them into the engine and kopf.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import kopf
+import yaml
+from prometheus_client import start_http_server
+
+from okr_operator import __version__, logs
+from okr_operator.adapters.kube import KubeApi, load_api_client
+from okr_operator.adapters.metrics import OkrMetrics
+from okr_operator.adapters.sources import SourceResolver
+from okr_operator.api.spec import validate_document
+from okr_operator.domain.durations import parse_duration
+from okr_operator.handlers.watches import build_registry
+from okr_operator.services.engine import Engine
+
+
+class SystemClock:
+    """The wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        """Return the current time."""
+        return datetime.now(UTC)
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="okr", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"okr-operator {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the operator")
+    scope = run.add_mutually_exclusive_group()
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
+    scope.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch this namespace (repeatable; globs allowed)",
+    )
+    run.add_argument(
+        "--prometheus-url",
+        default=os.environ.get("OKR_PROMETHEUS_URL"),
+        help="default Prometheus for key results without spec.sourceRef (env OKR_PROMETHEUS_URL)",
+    )
+    run.add_argument(
+        "--status-interval",
+        type=_duration,
+        default=timedelta(minutes=5),
+        help="write unchanged status at most this often (default 5m)",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ.get("OKR_METRICS_PORT", "8080")),
+        help="port of /metrics (env OKR_METRICS_PORT, default 8080)",
+    )
+    run.add_argument(
+        "--liveness-port", type=int, default=8081, help="port of /healthz (default 8081)"
+    )
+    run.add_argument(
+        "--bind-address",
+        default="0.0.0.0",  # noqa: S104 - a pod serves its probes to the kubelet
+        help="address for /metrics and /healthz (default 0.0.0.0)",
+    )
+    run.add_argument(
+        "--operator-namespace",
+        default=os.environ.get("POD_NAMESPACE", "okr-system"),
+        help="where ClusterPrometheusSources read Secrets (env POD_NAMESPACE, default okr-system)",
+    )
+    run.add_argument(
+        "--concurrency", type=int, default=32, help="evaluations running at once (default 32)"
+    )
+    run.add_argument(
+        "--log-level",
+        default=os.environ.get("OKR_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+    )
+
+    validate = commands.add_parser(
+        "validate", help="check OKR manifests the way the operator will (for CI on pull requests)"
+    )
+    validate.add_argument("files", nargs="+", type=Path, help="YAML files or directories")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``okr`` console script."""
+    args = _parser().parse_args(argv)
+    if args.command == "validate":
+        sys.exit(_validate(args.files))
+    if not args.all_namespaces and not args.namespace:
+        sys.exit("okr run: say which namespaces to watch: -A/--all-namespaces or --namespace NS")
+    logs.configure(args.log_level)
+    asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> None:
+    queries = ThreadPoolExecutor(max_workers=16, thread_name_prefix="prometheus")
+    api_calls = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kube")
+    kube = KubeApi(load_api_client(), executor=api_calls, instance=socket.gethostname())
+    sources = SourceResolver(
+        default_url=args.prometheus_url,
+        kube=kube,
+        operator_namespace=args.operator_namespace,
+        executor=queries,
+    )
+    metrics = OkrMetrics()
+    start_http_server(args.metrics_port, addr=args.bind_address, registry=metrics.registry)
+    engine = Engine(
+        resolver=sources,
+        writer=kube,
+        events=kube,
+        observer=metrics,
+        clock=SystemClock(),
+        status_interval=args.status_interval,
+        concurrency=args.concurrency,
+    )
+    registry = build_registry(engine, sources)
+    evaluations = asyncio.create_task(engine.run(), name="okr-engine")
+    try:
+        await kopf.operator(
+            registry=registry,
+            standalone=True,
+            clusterwide=args.all_namespaces,
+            namespaces=args.namespace,
+            liveness_endpoint=f"http://{args.bind_address}:{args.liveness_port}/healthz",
+        )
+    finally:
+        evaluations.cancel()
+        queries.shutdown(wait=False, cancel_futures=True)
+        api_calls.shutdown(wait=False, cancel_futures=True)
+
+
+def _validate(paths: Sequence[Path]) -> int:
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.rglob("*.y*ml")) if path.is_dir() else [path])
+    failures = 0
+    for file in files:
+        try:
+            documents = [d for d in yaml.safe_load_all(file.read_text()) if d]
+        except (OSError, yaml.YAMLError) as err:
+            print(f"{file}: {err}")
+            failures += 1
+            continue
+        for doc in documents:
+            if not isinstance(doc, dict):
+                continue
+            for problem in validate_document(doc):
+                print(f"{file}: {problem}")
+                failures += 1
+    print(f"{len(files)} files checked, {failures} problems")
+    return 1 if failures else 0

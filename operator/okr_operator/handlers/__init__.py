@@ -1,0 +1,1 @@
+"""kopf handlers: the only package that imports kopf."""

@@ -1,0 +1,88 @@
+"""One key result's evaluation: plan, query, interpret, compute the new status.
+
+Framework-free orchestration of the pure domain over the ``Querier`` port.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from okr_operator.domain.durations import expand_query
+from okr_operator.domain.evaluation import Action, Plan, next_status, plan
+from okr_operator.domain.model import (
+    KeyResult,
+    KeyResultStatus,
+    Observation,
+    Period,
+    Problem,
+    Sample,
+)
+from okr_operator.domain.promql_result import interpret
+from okr_operator.services.ports import Querier
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A new status and what happened, for metrics and logs."""
+
+    status: KeyResultStatus
+    plan: Plan
+    observation: Observation | None
+
+    @property
+    def result(self) -> str:
+        """A snake_case word for ``okr_evaluations_total{result}``."""
+        if self.plan.action is Action.WAIT:
+            return "pending"
+        if self.plan.action in (Action.FREEZE, Action.DONE):
+            return "frozen"
+        if isinstance(self.observation, Sample):
+            return "success"
+        if isinstance(self.observation, Problem):
+            return _snake(self.observation.reason)
+        return "skipped"
+
+
+async def evaluate_key_result(
+    kr: KeyResult,
+    period: Period,
+    previous: KeyResultStatus,
+    *,
+    querier: Querier | Problem,
+    now: datetime,
+) -> Outcome:
+    """Evaluate ``kr`` at ``now`` (or at its period's end, per the plan)."""
+    the_plan = plan(kr, period, previous, now=now)
+    observation: Observation | None = None
+    baseline: Observation | None = None
+    if the_plan.action is Action.QUERY:
+        if isinstance(querier, Problem):
+            observation = querier
+        else:
+            if the_plan.baseline_at is not None:
+                baseline = await _measure(kr, period, querier, the_plan.baseline_at)
+            # A failed baseline capture is the evaluation's problem; the value
+            # query would only add a second, less useful error.
+            if baseline is None or isinstance(baseline, Sample):
+                at = the_plan.at or now
+                observation = await _measure(kr, period, querier, at)
+    status = next_status(
+        kr, period, previous, plan=the_plan, observation=observation, baseline=baseline, now=now
+    )
+    return Outcome(status=status, plan=the_plan, observation=observation or baseline)
+
+
+async def _measure(kr: KeyResult, period: Period, querier: Querier, at: datetime) -> Observation:
+    promql = expand_query(kr.query, period=period, at=at)
+    envelope = await querier.query(promql, at)
+    return interpret(envelope, on_empty=kr.on_empty)
+
+
+def _snake(name: str) -> str:
+    out: list[str] = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)

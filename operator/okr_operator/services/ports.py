@@ -1,0 +1,106 @@
+"""The ports the evaluation engine talks through, declared by their consumer.
+
+Adapters in ``okr_operator.adapters`` implement them against Prometheus, the
+Kubernetes API and prometheus_client; tests may implement them in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from okr_operator.domain.model import (
+    KeyResult,
+    KeyResultStatus,
+    Objective,
+    ObjectiveStatus,
+    Period,
+    Problem,
+    Ref,
+    SourceRef,
+)
+
+
+class Clock(Protocol):
+    """Wall-clock time; the engine never calls ``datetime.now`` itself."""
+
+    def now(self) -> datetime:
+        """Return the current time, timezone-aware."""
+        ...
+
+
+class Querier(Protocol):
+    """One Prometheus-compatible endpoint."""
+
+    async def query(self, promql: str, at: datetime) -> Mapping[str, Any]:
+        """Run an instant query at ``at`` and return the whole response envelope.
+
+        Transport and HTTP failures come back as an error envelope
+        (``{"status": "error", "errorType": ..., "error": ...}``), never as an
+        exception, so one bad endpoint is just one bad result.
+        """
+        ...
+
+
+class QuerierResolver(Protocol):
+    """Finds the endpoint a key result queries."""
+
+    async def resolve(self, namespace: str, source: SourceRef | None) -> Querier | Problem:
+        """Return the querier for ``source`` (None: the operator's default)."""
+        ...
+
+
+class StatusWriter(Protocol):
+    """Writes status subresources. Never spec, labels or annotations."""
+
+    async def write_key_result(self, ref: Ref, status: KeyResultStatus) -> None:
+        """Merge-patch a KeyResult's status."""
+        ...
+
+    async def write_objective(self, ref: Ref, status: ObjectiveStatus) -> None:
+        """Merge-patch an Objective's status."""
+        ...
+
+
+class EventSink(Protocol):
+    """Kubernetes Events on user objects."""
+
+    async def post(
+        self, *, kind: str, ref: Ref, uid: str, type_: str, reason: str, message: str
+    ) -> None:
+        """Post one Event; failures are logged and dropped by the adapter."""
+        ...
+
+
+class Observer(Protocol):
+    """Receives every evaluation (the metrics exporter implements it)."""
+
+    def key_result_evaluated(
+        self,
+        kr: KeyResult,
+        period: Period | None,
+        status: KeyResultStatus,
+        *,
+        result: str,
+        seconds: float,
+        lateness: float,
+    ) -> None:
+        """Record a key result's evaluation; ``result`` is a snake_case outcome."""
+        ...
+
+    def key_result_removed(self, ref: Ref) -> None:
+        """Drop every series of a deleted key result."""
+        ...
+
+    def objective_evaluated(self, obj: Objective, status: ObjectiveStatus) -> None:
+        """Record an objective's rollup."""
+        ...
+
+    def objective_removed(self, ref: Ref) -> None:
+        """Drop every series of a deleted objective."""
+        ...
+
+    def status_written(self, kind: str) -> None:
+        """Count one status patch."""
+        ...
