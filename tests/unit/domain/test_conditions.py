@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+import pytest
+
+from okr_operator.domain.conditions import (
+    get_condition,
+    set_condition,
+    set_conditions,
+    significant_change,
+)
+from okr_operator.domain.model import Condition, ConditionStatus, ConditionType
+
+from .helpers import utc
+
+pytestmark = pytest.mark.unit
+
+READY, DATA = ConditionType.READY, ConditionType.DATA_AVAILABLE
+TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
+T0, T1 = utc(2026, 11, 1), utc(2026, 11, 2)
+
+
+def cond(
+    type_: ConditionType,
+    status: ConditionStatus,
+    reason: str,
+    message: str = "m",
+    /,
+    *,
+    at: datetime = T0,
+    gen: int = 1,
+) -> Condition:
+    return Condition(type_, status, reason, message, at, gen)
+
+
+def test_set_condition_adds_a_missing_condition() -> None:
+    result = set_condition(
+        (), type=READY, status=TRUE, reason="Evaluated", message="ok", now=T1, generation=2
+    )
+    assert result == (cond(READY, TRUE, "Evaluated", "ok", at=T1, gen=2),)
+
+
+def test_set_condition_keeps_the_transition_time_while_the_status_holds() -> None:
+    before = (cond(READY, TRUE, "Evaluated", "old", at=T0, gen=1),)
+    result = set_condition(
+        before, type=READY, status=TRUE, reason="PeriodEnded", message="new", now=T1, generation=2
+    )
+    assert result == (cond(READY, TRUE, "PeriodEnded", "new", at=T0, gen=2),)
+
+
+def test_set_condition_moves_the_transition_time_when_the_status_changes() -> None:
+    before = (cond(READY, TRUE, "Evaluated", "old", at=T0, gen=1),)
+    result = set_condition(
+        before, type=READY, status=FALSE, reason="QueryFailed", message="boom", now=T1, generation=1
+    )
+    assert result == (cond(READY, FALSE, "QueryFailed", "boom", at=T1, gen=1),)
+
+
+def test_set_condition_orders_ready_then_data_available_then_others() -> None:
+    other = cond(cast(ConditionType, "Alerting"), TRUE, "Firing")
+    before = (other, cond(DATA, TRUE, "DataReceived"))
+    result = set_condition(
+        before, type=READY, status=TRUE, reason="Evaluated", message="m", now=T0, generation=1
+    )
+    assert result == (cond(READY, TRUE, "Evaluated"), cond(DATA, TRUE, "DataReceived"), other)
+
+
+def test_set_conditions_applies_each_update() -> None:
+    before = (
+        cond(READY, TRUE, "Evaluated", "m", at=T0, gen=1),
+        cond(DATA, TRUE, "DataReceived", "m", at=T0, gen=1),
+    )
+    result = set_conditions(
+        before,
+        {READY: (TRUE, "Evaluated", "fine"), DATA: (FALSE, "NoData", "query returned no series")},
+        now=T1,
+        generation=3,
+    )
+    assert result == (
+        cond(READY, TRUE, "Evaluated", "fine", at=T0, gen=3),
+        cond(DATA, FALSE, "NoData", "query returned no series", at=T1, gen=3),
+    )
+
+
+def test_get_condition() -> None:
+    ready = cond(READY, TRUE, "Evaluated")
+    assert (get_condition((ready,), READY), get_condition((ready,), DATA)) == (ready, None)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param([], [], False, id="nothing is no change"),
+        pytest.param([], [cond(READY, TRUE, "Evaluated")], True, id="a new condition"),
+        pytest.param([cond(READY, TRUE, "Evaluated")], [], True, id="a condition gone"),
+        pytest.param(
+            [cond(READY, TRUE, "Evaluated")],
+            [cond(READY, FALSE, "Evaluated")],
+            True,
+            id="status changed",
+        ),
+        pytest.param(
+            [cond(READY, FALSE, "QueryFailed")],
+            [cond(READY, FALSE, "AmbiguousResult")],
+            True,
+            id="reason changed",
+        ),
+        pytest.param(
+            [cond(READY, TRUE, "Evaluated", "value 1", at=T0, gen=1)],
+            [cond(READY, TRUE, "Evaluated", "value 2", at=T1, gen=2)],
+            False,
+            id="message, time and generation alone are no change",
+        ),
+        pytest.param(
+            [cond(READY, TRUE, "Evaluated"), cond(DATA, TRUE, "DataReceived")],
+            [cond(DATA, TRUE, "DataReceived"), cond(READY, TRUE, "Evaluated")],
+            False,
+            id="order is no change",
+        ),
+    ],
+)
+def test_significant_change(old: list[Condition], new: list[Condition], expected: bool) -> None:
+    assert significant_change(old, new) is expected
