@@ -54,8 +54,8 @@ CUSTOM_VALUES: dict[str, Any] = {
         "watchNamespaces": ["team-payments", "team-platform"],
         "prometheusUrl": "http://prometheus-operated.monitoring.svc:9090",
         "statusInterval": "10m",
-        # In a pod the probe and Prometheus come from outside: all interfaces on purpose.
-        "extraArgs": ["--bind-address", "0.0.0.0"],  # noqa: S104
+        "logLevel": "debug",
+        "extraArgs": ["--concurrency", "64"],
         "extraEnv": [{"name": "TZ", "value": "Europe/Berlin"}],
     },
     "crds": {"install": True, "keep": False},
@@ -188,11 +188,11 @@ BAD_VALUES = [
         ["- at '/metrics/port': maximum: got 70,000, want 65,535"],
     ),
     BadValues(
-        "A watched namespace that is no DNS label should be rejected",
+        "A watched namespace that is no DNS label or pattern should be rejected",
         {"operator": {"watchNamespaces": ["Team_A"]}},
         [
             "- at '/operator/watchNamespaces/0': 'Team_A' does not match pattern "
-            "'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'"
+            "'^!?[-a-z0-9*?]+$'"
         ],
     ),
     BadValues(
@@ -349,7 +349,7 @@ CORE_RULES: list[dict[str, Any]] = [
     {
         "apiGroups": ["okr.dev"],
         "resources": ["keyresults", "objectives"],
-        "verbs": ["get", "list", "watch", "patch"],
+        "verbs": ["get", "list", "watch"],
     },
     {
         "apiGroups": ["okr.dev"],
@@ -361,7 +361,7 @@ CORE_RULES: list[dict[str, Any]] = [
         "resources": ["prometheussources", "clusterprometheussources"],
         "verbs": ["get", "list", "watch"],
     },
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     {"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get"]},
     {
         "apiGroups": ["apiextensions.k8s.io"],
@@ -403,6 +403,8 @@ def test_rbac_and_arguments_should_follow_the_watched_namespaces(
         "8081",
         "--operator-namespace",
         "$(POD_NAMESPACE)",
+        "--log-level",
+        "info",
     ]
 
 
