@@ -190,10 +190,7 @@ BAD_VALUES = [
     BadValues(
         "A watched namespace that is no DNS label or pattern should be rejected",
         {"operator": {"watchNamespaces": ["Team_A"]}},
-        [
-            "- at '/operator/watchNamespaces/0': 'Team_A' does not match pattern "
-            "'^!?[-a-z0-9*?]+$'"
-        ],
+        ["- at '/operator/watchNamespaces/0': 'Team_A' does not match pattern '^!?[-a-z0-9*?]+$'"],
     ),
     BadValues(
         "A Grafana URL with a quote should be rejected because it lands inside alert annotations",
