@@ -118,7 +118,8 @@ class _Metadata:
 
     def display(self) -> str:
         # Files validated by the CLI often carry no namespace (kubectl -n supplies it).
-        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+        name = self.name or "(unnamed)"
+        return f"{self.namespace}/{name}" if self.namespace else name
 
 
 # --- public parsers ---------------------------------------------------------
