@@ -4,10 +4,10 @@
 # ~/.cache/okr-operator), outside the work tree, so a fresh clone on a machine
 # that has built once before gets them in seconds.
 #
-# Usage: hack/tools.sh [all|kube-apiserver|etcd|helm|kubeconform|apt]
+# Usage: hack/tools.sh [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|versions]
 set -euo pipefail
 
-KUBE_VERSION=1.36.3        # kube-apiserver; its staging modules are v0.36.3
+KUBE_VERSION=1.36.3        # kube-apiserver and kubectl; their staging modules are v0.36.3
 ETCD_VERSION=3.6.16        # the etcd minor envtest ships for Kubernetes 1.34 to 1.36
 HELM_VERSION=3.19.0
 KUBECONFORM_VERSION=0.7.0
@@ -16,15 +16,49 @@ CACHE_DIR=${OKR_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/okr-operator}
 BIN_DIR=$CACHE_DIR/bin
 mkdir -p "$BIN_DIR"
 
+# The machines have Go under /usr/local/go without always having it on PATH
+# (CI runs with a plain environment); Debian's own Go (1.19) is too old anyway.
+if [ -x /usr/local/go/bin/go ]; then
+  PATH=/usr/local/go/bin:$PATH
+fi
+
 log() { echo "tools: $*" >&2; }
 
-# build_wrapped NAME VERSION PACKAGE MODULE@VERSION [LDFLAGS]: builds PACKAGE
-# inside a throwaway wrapper module, installs it as $BIN_DIR/NAME-VERSION.
+# KUBE_LDFLAGS stamps the version that `kubectl version` and /version report;
+# an unstamped build says v0.0.0-master, which kubectl's skew warning misreads.
+kube_minor=${KUBE_VERSION#1.}; kube_minor=${kube_minor%%.*}
+KUBE_LDFLAGS=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  KUBE_LDFLAGS+=" -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$kube_minor"
+  KUBE_LDFLAGS+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+done
+
+# reports_version BINARY VERSION ARGS...: true if `BINARY ARGS` prints VERSION.
+# This is how a cached binary is trusted: one built by an older recipe (for
+# example without the version ldflags) is rebuilt instead of being kept.
+reports_version() {
+  local bin=$1 version=$2; shift 2
+  [ -x "$bin" ] || return 1
+  local out; out=$("$bin" "$@" 2>&1) || return 1
+  [[ $out == *"$version"* ]]
+}
+
+# build_wrapped NAME VERSION PACKAGE MODULE@VERSION LDFLAGS VERSION-ARGS...:
+# builds PACKAGE inside a throwaway wrapper module and installs it as
+# $BIN_DIR/NAME-VERSION, unless a binary there already reports VERSION.
 build_wrapped() {
-  local name=$1 version=$2 pkg=$3 module=$4 ldflags=${5:-}
+  local name=$1 version=$2 pkg=$3 module=$4 ldflags=$5; shift 5
   local out=$BIN_DIR/$name-$version
-  [ -x "$out" ] && return 0
+  reports_version "$out" "$version" "$@" && return 0
+  # One build per tool at a time, also across clones of the repository and
+  # concurrent `make` runs: the second waits, then finds the binary ready.
+  exec {lock_fd}>"$BIN_DIR/.$name.lock"
+  flock "$lock_fd"
+  if reports_version "$out" "$version" "$@"; then
+    flock -u "$lock_fd"; return 0
+  fi
   local work; work=$(mktemp -d)
+  local started=$SECONDS
   log "building $name $version (first time only; minutes on 2 cores)"
   (
     cd "$work"
@@ -32,7 +66,7 @@ build_wrapped() {
     # The import first: a tidy without it would drop the pinned requirement.
     printf 'package tools\nimport _ "%s"\n' "$pkg" > tools.go
     go mod edit -require="$module"
-    if [ "$name" = kube-apiserver ]; then
+    if [[ $module == k8s.io/kubernetes@* ]]; then
       # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces
       # them with local paths; a consumer must replace every one of them.
       local gomod
@@ -45,45 +79,60 @@ build_wrapped() {
     go mod tidy
     CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg"
   )
-  mv "$out.tmp" "$out"
   rm -rf "$work"
+  if ! reports_version "$out.tmp" "$version" "$@"; then
+    log "built $name does not report version $version: $("$out.tmp" "$@" 2>&1 | head -3)"
+    exit 1
+  fi
+  mv "$out.tmp" "$out"
+  log "built $name $version in $((SECONDS - started)) s"
+  flock -u "$lock_fd"
 }
 
 link() { ln -sfn "$BIN_DIR/$1-$2" "$BIN_DIR/$1"; }
 
 kube_apiserver() {
   build_wrapped kube-apiserver "$KUBE_VERSION" k8s.io/kubernetes/cmd/kube-apiserver \
-    "k8s.io/kubernetes@v$KUBE_VERSION" \
-    "-X k8s.io/component-base/version.gitVersion=v$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${KUBE_VERSION#1.}"
+    "k8s.io/kubernetes@v$KUBE_VERSION" "$KUBE_LDFLAGS" --version
   link kube-apiserver "$KUBE_VERSION"
 }
 
+# kubectl of the server's minor: Debian's kubernetes-client is 1.20, and the
+# version skew policy allows kubectl only one minor away from the apiserver.
+# Same wrapper as kube-apiserver, so it reuses the module and build caches.
+kubectl() {
+  build_wrapped kubectl "$KUBE_VERSION" k8s.io/kubernetes/cmd/kubectl \
+    "k8s.io/kubernetes@v$KUBE_VERSION" "$KUBE_LDFLAGS" version --client
+  link kubectl "$KUBE_VERSION"
+}
+
 etcd() {
-  build_wrapped etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
+  build_wrapped etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" \
+    "" --version
   link etcd "$ETCD_VERSION"
 }
 
 helm() {
-  local minor=${KUBE_VERSION#1.}; minor=${minor%%.*}
   # Without these ldflags helm reports version "" and KubeVersion 1.20.
   build_wrapped helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "helm.sh/helm/v3@v$HELM_VERSION" \
-    "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
+    "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kube_minor -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$kube_minor" \
+    version --short
   link helm "$HELM_VERSION"
 }
 
 kubeconform() {
+  # Release builds stamp main.version; without it `kubeconform -v` says "development".
   build_wrapped kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform \
-    "github.com/yannh/kubeconform@v$KUBECONFORM_VERSION"
+    "github.com/yannh/kubeconform@v$KUBECONFORM_VERSION" "-X main.version=v$KUBECONFORM_VERSION" -v
   link kubeconform "$KUBECONFORM_VERSION"
 }
 
-# Debian packages: Prometheus 2.42 with promtool, Alertmanager 0.25, kubectl.
+# Debian packages: Prometheus 2.42 with promtool, Alertmanager 0.25 with amtool.
 apt_packages() {
   local missing=()
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
-  command -v kubectl >/dev/null || missing+=(kubernetes-client)
-  command -v go >/dev/null || { log "go (1.24 or newer) is required on PATH"; exit 1; }
+  command -v go >/dev/null || { log "go (1.26 or newer) is required on PATH or in /usr/local/go"; exit 1; }
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
   log "installing ${missing[*]} from Debian"
@@ -96,13 +145,22 @@ apt_packages() {
   $sudo rm -f /usr/sbin/policy-rc.d
 }
 
+# Pinned versions, for tests that check what the bench runs.
+versions() {
+  printf 'KUBE_VERSION=%s\nETCD_VERSION=%s\nHELM_VERSION=%s\nKUBECONFORM_VERSION=%s\n' \
+    "$KUBE_VERSION" "$ETCD_VERSION" "$HELM_VERSION" "$KUBECONFORM_VERSION"
+  exit 0
+}
+
 case "${1:-all}" in
-  all) apt_packages; etcd; helm; kubeconform; kube_apiserver ;;
+  all) apt_packages; etcd; helm; kubeconform; kube_apiserver; kubectl ;;
   apt) apt_packages ;;
   kube-apiserver) kube_apiserver ;;
+  kubectl) kubectl ;;
   etcd) etcd ;;
   helm) helm ;;
   kubeconform) kubeconform ;;
-  *) echo "usage: $0 [all|apt|kube-apiserver|etcd|helm|kubeconform]" >&2; exit 2 ;;
+  versions) versions ;;
+  *) echo "usage: $0 [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|versions]" >&2; exit 2 ;;
 esac
 echo "$BIN_DIR"
