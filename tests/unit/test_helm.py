@@ -266,6 +266,7 @@ def test_rendered_crds_should_be_the_repository_crds_plus_chart_metadata(
         if keep:
             metadata["annotations"] = {
                 "helm.sh/resource-policy": "keep",
+                "argocd.argoproj.io/sync-options": "Delete=false,Prune=false",
                 **metadata.get("annotations", {}),
             }
         expected.append(crd)
