@@ -147,3 +147,23 @@ def _strip_descriptions(node: Any) -> Any:
     if isinstance(node, list):
         return [_strip_descriptions(v) for v in node]
     return node
+
+
+def _undescribed(schema: dict[str, Any], path: str) -> list[str]:
+    """Paths of properties without a description (``kubectl explain`` would show nothing)."""
+    missing: list[str] = []
+    for name, prop in schema.get("properties", {}).items():
+        where = f"{path}.{name}"
+        if name != "metadata" and not prop.get("description", "").strip():
+            missing.append(where)
+        missing += _undescribed(prop, where)
+        if isinstance(prop.get("items"), dict):
+            missing += _undescribed(prop["items"], f"{where}[]")
+    return missing
+
+
+@pytest.mark.parametrize("path", sorted(CRDS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_field_has_a_description(path: Path) -> None:
+    crd = yaml.safe_load(path.read_text())
+    (version,) = crd["spec"]["versions"]
+    assert _undescribed(version["schema"]["openAPIV3Schema"], crd["spec"]["names"]["kind"]) == []
