@@ -34,7 +34,7 @@ DRY_RUN_LINE = re.compile(
 )
 
 
-def test_rendered_chart_should_pass_a_server_side_dry_run(
+def test_rendered_chart_should_pass_a_server_side_dry_run_and_pod_security_restricted(
     kubectl: Kubectl, kube_namespace: str, tmp_path: Path
 ) -> None:
     values = {
@@ -43,7 +43,11 @@ def test_rendered_chart_should_pass_a_server_side_dry_run(
         "grafana": {"dashboards": {"enabled": True}},
     }
     rendered = render(values, namespace=kube_namespace, tmp_dir=tmp_path)
+    # The PodSecurity admission plugin warns about a Deployment whose pods the
+    # "restricted" level would refuse; the chart's pod must pass it.
+    kubectl("label", "namespace", kube_namespace, "pod-security.kubernetes.io/warn=restricted")
     done = kubectl("apply", "--dry-run=server", "-f", "-", input=rendered)
+    assert "PodSecurity" not in done.stderr, done.stderr
     accepted = sorted(
         match["name"] for line in done.stdout.splitlines() if (match := DRY_RUN_LINE.match(line))
     )
