@@ -7,6 +7,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+# kopf attaches these to its records: a flag, and its whole settings object.
+_KOPF_NOISE = {"k8s_skip", "settings"}
 # Attributes every LogRecord has; anything else was passed with ``extra=``.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -33,7 +35,7 @@ class JsonFormatter(logging.Formatter):
                         "name": value.get("name", ""),
                     }
                 )
-            elif key != "k8s_skip":
+            elif key not in _KOPF_NOISE:
                 entry[key] = value if isinstance(value, str | int | float | bool) else str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -50,3 +52,7 @@ def configure(level: str) -> None:
     # urllib3 logs each retry at WARNING with the full URL; we report the
     # outcome ourselves, with credentials redacted.
     logging.getLogger("urllib3").setLevel(logging.ERROR)
+    if root.level > logging.DEBUG:
+        # kopf says "Handler ... succeeded" for every watch event, our own status
+        # writes included; the engine logs what actually changed instead.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)

@@ -162,7 +162,7 @@ class Bench:
     def serviceaccount_token(self, namespace: str, name: str, duration: str = "24h") -> str:
         """Create the ServiceAccount if missing and mint a token (TokenRequest API)."""
         created = self.kubectl("create", "serviceaccount", name, "-n", namespace, check=False)
-        if created.returncode != 0 and "AlreadyExists" not in created.stderr:
+        if created.returncode != 0 and "already exists" not in created.stderr.lower():
             raise KubectlError(created.returncode, created.args, created.stdout, created.stderr)
         token = self.kubectl("create", "token", name, "-n", namespace, f"--duration={duration}")
         return token.stdout.strip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -117,7 +117,9 @@ class Period:
 
     @property
     def duration(self) -> timedelta:
-        return self.end - self.start
+        # In UTC: subtracting two times of one zone is wall-clock arithmetic,
+        # which loses the hour a daylight-saving change adds to a quarter.
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

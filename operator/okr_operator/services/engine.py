@@ -400,6 +400,7 @@ class Engine:
         previous = entry.status
         entry.status = status
         now = self._clock.now()
+        self._log_change(entry, previous, status)
         if transition(previous.health, status.health) and status.health is not None:
             await self._events.post(
                 kind=entry.kind,
@@ -436,6 +437,38 @@ class Engine:
         entry.written = status
         entry.last_write = now
         self._observer.status_written(entry.kind)
+
+    def _log_change(
+        self,
+        entry: _Entry,
+        previous: KeyResultStatus | ObjectiveStatus,
+        status: KeyResultStatus | ObjectiveStatus,
+    ) -> None:
+        # One line per change a user would act on, not one per evaluation.
+        old = {c.type: (c.status, c.reason) for c in previous.conditions}
+        for cond in status.conditions:
+            if old.get(cond.type) != (cond.status, cond.reason):
+                level = logging.INFO if cond.status == "True" else logging.WARNING
+                log.log(
+                    level,
+                    f"{cond.type} is {cond.status}",
+                    extra={
+                        "object": f"{entry.kind} {entry.ref}",
+                        "reason": cond.reason,
+                        "detail": cond.message,
+                    },
+                )
+        if previous.health != status.health:
+            log.info(
+                "Health changed",
+                extra={
+                    "object": f"{entry.kind} {entry.ref}",
+                    "from": str(previous.health),
+                    "to": str(status.health),
+                    "progress": status.progress,
+                    "expected": status.expected_progress,
+                },
+            )
 
     # ----- helpers ----------------------------------------------------------
 
