@@ -61,9 +61,20 @@ testenv-up: venv ## Install/build and start etcd, kube-apiserver, Prometheus, Al
 	hack/tools.sh all >/dev/null
 	$(PY) hack/testenv.py up
 
+.PHONY: testenv-status
+testenv-status: ## Show pid, port and health of each bench component
+	$(PY) hack/testenv.py status
+
 .PHONY: testenv-down
 testenv-down: ## Stop everything testenv-up started
 	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) hack/testenv.py down
+
+##@ Generation
+
+.PHONY: chart-crds
+chart-crds: ## Copy crds/ into the Helm chart (tests/unit/test_helm.py checks they are equal)
+	rm -f helm/okr-operator/crd-files/*.yaml
+	cp crds/*.yaml helm/okr-operator/crd-files/
 
 ##@ Dependencies
 

@@ -132,6 +132,8 @@ apt_packages() {
   local missing=()
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+  # Argo CD runs health checks in Lua 5.1; the tests run ours in the same version.
+  command -v lua5.1 >/dev/null || missing+=(lua5.1)
   command -v go >/dev/null || { log "go (1.26 or newer) is required on PATH or in /usr/local/go"; exit 1; }
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
