@@ -29,6 +29,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -118,7 +119,7 @@ def _objective_node(obj: Mapping[str, Any]) -> _Node:
     status = obj.get("status") or {}
     namespace, name = _ref(obj)
     return _Node(
-        label=f"{spec.get('title', name)} ({namespace}/{name})",
+        label=f"{spec.get('title') or name} [{namespace}]",
         value="",
         progress=_percent(status.get("progress")),
         expected=_percent(status.get("expectedProgress")),
@@ -163,7 +164,13 @@ def _build(
         )
         return result
 
-    tree = [node(ref) for ref in roots]
+    tree: list[_Node] = []
+    for ref in roots:
+        root = node(ref)
+        missing_parent = _parent_of(by_ref[ref])
+        if missing_parent is not None:
+            root.label += f" (parent {'/'.join(missing_parent)} not found)"
+        tree.append(root)
     tree.extend(node(ref) for ref in sorted(by_ref) if ref not in placed)
     orphans = [kr for ref, group in sorted(krs.items()) if ref not in by_ref for kr in group]
     if orphans:
@@ -507,6 +514,10 @@ class Demo:
         return now - high
 
 
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--once", action="store_true", help="tear everything down and exit 0")
@@ -515,6 +526,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     args = parser.parse_args(list(argv) if argv is not None else None)
     demo = Demo(ROOT, args.timeout, sys.stdout)
+    # A SIGTERM (a closed terminal, a CI timeout) cleans up like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     started_at = time.monotonic()
     try:
         demo.bench_up()

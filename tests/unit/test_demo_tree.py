@@ -106,17 +106,17 @@ KEY_RESULTS = [
 
 def test_the_tree_nests_team_objectives_and_key_results_under_the_company() -> None:
     assert render_tree(OBJECTIVES, KEY_RESULTS) == (
-        "OBJECTIVE / KEY RESULT                        VALUE / TARGET        PROGRESS  EXPECTED  HEALTH\n"
-        "Customers love us (okr/company)                                          50%       58%  AtRisk\n"
-        "├─ availability                               99.94 / 99.9 %            100%       58%  OnTrack\n"
-        "├─ Stay up (team-a/stable)                                               10%       58%  OffTrack\n"
-        "│  ├─ new                                     - / 5                        -         -  -\n"
-        "│  └─ p95                                     0.6009 / 0.3 seconds       40%       58%  AtRisk\n"
-        "└─ Ship fast (team-b/fast)                                               61%       58%  OnTrack\n"
-        "   └─ lead-time                               41.4 / 6 hours             61%       58%  OnTrack\n"
-        "Parent gone (team-c/lost)                                                  -         -  -\n"
+        "OBJECTIVE / KEY RESULT                                  VALUE / TARGET        PROGRESS  EXPECTED  HEALTH\n"
+        "Customers love us [okr]                                                            50%       58%  AtRisk\n"
+        "├─ availability                                         99.94 / 99.9 %            100%       58%  OnTrack\n"
+        "├─ Stay up [team-a]                                                                10%       58%  OffTrack\n"
+        "│  ├─ new                                               - / 5                        -         -  -\n"
+        "│  └─ p95                                               0.6009 / 0.3 seconds       40%       58%  AtRisk\n"
+        "└─ Ship fast [team-b]                                                              61%       58%  OnTrack\n"
+        "   └─ lead-time                                         41.4 / 6 hours             61%       58%  OnTrack\n"
+        "Parent gone [team-c] (parent team-c/nothing not found)                               -         -  -\n"
         "(key results whose objective does not exist)\n"
-        "└─ stray                                      - / 1                       0%       50%  Unknown\n"
+        "└─ stray                                                - / 1                       0%       50%  Unknown\n"
     )
 
 
@@ -126,9 +126,9 @@ def test_health_is_coloured_for_a_terminal_and_columns_stay_aligned() -> None:
     ]
     key_results = [key_result("okr", "up", "company", 1, status=status(1.0, 0.58, "Achieved", 1))]
     assert render_tree(objectives, key_results, color=True) == (
-        "OBJECTIVE / KEY RESULT           VALUE / TARGET  PROGRESS  EXPECTED  HEALTH\n"
-        "Customers love us (okr/company)                       50%       58%  \033[33mAtRisk\033[0m\n"
-        "└─ up                            1 / 1               100%       58%  \033[1;32mAchieved\033[0m\n"
+        "OBJECTIVE / KEY RESULT   VALUE / TARGET  PROGRESS  EXPECTED  HEALTH\n"
+        "Customers love us [okr]                       50%       58%  \033[33mAtRisk\033[0m\n"
+        "└─ up                    1 / 1               100%       58%  \033[1;32mAchieved\033[0m\n"
     )
 
 
@@ -139,8 +139,8 @@ def test_a_cycle_of_parent_refs_is_shown_once_and_not_followed() -> None:
     ]
     assert render_tree(objectives, []) == (
         "OBJECTIVE / KEY RESULT  VALUE / TARGET  PROGRESS  EXPECTED  HEALTH\n"
-        "A (ns/a)                                     20%       50%  AtRisk\n"
-        "└─ B (ns/b)                                  30%       50%  AtRisk\n"
+        "A [ns]                                       20%       50%  AtRisk\n"
+        "└─ B [ns]                                    30%       50%  AtRisk\n"
     )
 
 
