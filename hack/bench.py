@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fnmatch
 import itertools
 import json
 import math
@@ -339,24 +340,38 @@ def _kib(text: str) -> int:
     return int(text.split(maxsplit=1)[0]) * 1024
 
 
-def other_operators(own_pid: int) -> list[str]:
-    """Command lines of other ``okr run`` processes on this machine (read-only).
+def other_operators(own_pid: int, namespace: str) -> list[str]:
+    """Other ``okr run`` processes on this machine that watch ``namespace`` (read-only).
 
-    The bench is shared: another ``okr run -A`` would evaluate our objects too,
-    post its own Events on them and load the same API server and cores.
+    The bench is shared: another operator started with ``-A`` (or a
+    ``--namespace`` glob matching ours) evaluates our objects too, posts its own
+    Events on them and loads the same API server and cores.
     """
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) in (own_pid, os.getpid()):
             continue
         with contextlib.suppress(OSError):
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            words = [a.decode(errors="replace") for a in argv if a]
-            if "run" in words and any(
-                w.endswith("okr_operator") or w.endswith("/okr") for w in words
-            ):
-                found.append(f"pid {entry.name}: {' '.join(words)[:160]}")
+            words = [
+                a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0")
+            ]
+            ours = "run" in words and any(w.endswith(("okr_operator", "/okr")) for w in words)
+            if ours and watches(words, namespace):
+                found.append(f"pid {entry.name}: {' '.join(w for w in words if w)[:200]}")
     return found
+
+
+def watches(argv: Sequence[str], namespace: str) -> bool:
+    """Whether ``okr run`` with ``argv`` watches ``namespace``."""
+    patterns = []
+    for index, word in enumerate(argv):
+        if word in ("-A", "--all-namespaces"):
+            return True
+        if word.startswith("--namespace="):
+            patterns.append(word.split("=", 1)[1])
+        elif word in ("-n", "--namespace") and index + 1 < len(argv):
+            patterns.append(argv[index + 1])
+    return any(fnmatch.fnmatchcase(namespace, pattern) for pattern in patterns)
 
 
 @dataclass
@@ -711,12 +726,11 @@ def run(args: argparse.Namespace) -> Result:
         summarise(result, window, sampler)
         result.events = events_between(core, ns, window.wall_start, window.wall_end)
         result.health = health_now(custom, ns)
-        others = other_operators(pid)
+        others = other_operators(pid, ns)
         if others:
             result.notes.append(
-                "other okr operators ran on this machine at the end of the run; any started "
-                "with -A also evaluated these objects, posted Events here and shared the "
-                "cores: " + "; ".join(others)
+                "other okr operators watching this namespace ran at the end of the run; they "
+                "also evaluated these objects and posted Events here: " + "; ".join(others)
             )
         errors = error_lines(operator.log_path)
         if errors:
