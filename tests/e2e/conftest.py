@@ -23,6 +23,9 @@ from tests.support.runner import Kube, RunningOperator, start_operator
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATOR_NAMESPACE = "okr-system"
+# The session's operator watches these namespaces (a kopf glob), so tests that run
+# an operator of their own use namespaces outside it.
+WATCHED = "e2e-*"
 
 
 def _kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
@@ -60,6 +63,7 @@ def operator_kubeconfig(admin_kubeconfig: Path, tmp_path_factory: pytest.TempPat
         [
             tool("helm"), "template", "okr-operator", str(ROOT / "helm" / "okr-operator"),
             "--namespace", OPERATOR_NAMESPACE,
+            "--set", f"operator.watchNamespaces[0]={WATCHED}",
             "--show-only", "templates/clusterrole.yaml",
             "--show-only", "templates/clusterrolebinding.yaml",
         ],
@@ -90,11 +94,12 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProc
 def operator(
     operator_kubeconfig: Path, prometheus: RunningProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningOperator]:
-    """``okr run -A`` as the chart's ServiceAccount."""
+    """``okr run --namespace 'e2e-*'`` as the chart's ServiceAccount."""
     running = start_operator(
         kubeconfig=operator_kubeconfig,
         prometheus_url=prometheus.url,
         workdir=tmp_path_factory.mktemp("operator"),
+        namespaces=[WATCHED],
         status_interval="3s",
         operator_namespace=OPERATOR_NAMESPACE,
     )

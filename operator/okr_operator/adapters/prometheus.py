@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -120,13 +121,19 @@ class PrometheusQuerier:
             "timeout": f"{max(timeout - 1, 1):g}s",
         }
         try:
-            response = self._client._session.post(
+            session = self._client._session
+            response = session.post(
                 f"{self._url}/api/v1/query",
                 data=form,
                 headers=self._client.headers,
                 auth=self._client.auth,
                 timeout=timeout,
+                # Explicitly: with verify unset, requests lets REQUESTS_CA_BUNDLE or
+                # CURL_CA_BUNDLE from the environment replace the source's own CA.
+                verify=session.verify,
             )
+        except requests.exceptions.SSLError as err:
+            return error_envelope("tls", f"TLS with {self.url} failed: {_tls_reason(err)}")
         except requests.Timeout:
             return error_envelope("timeout", f"no answer from {self.url} within {timeout:g}s")
         except requests.ConnectionError as err:
@@ -148,6 +155,23 @@ def _envelope_from(response: requests.Response, url: str) -> Mapping[str, Any]:
         f"http_{response.status_code}",
         f"{url} answered HTTP {response.status_code}" + (f": {text}" if text else ""),
     )
+
+
+def _tls_reason(err: BaseException) -> str:
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return (
+                f"certificate verify failed: {seen.verify_message} "
+                "(spec.tls of the source names the CA that signed the server's certificate)"
+            )
+        for arg in getattr(seen, "args", ()):
+            if isinstance(arg, BaseException) and arg is not seen:
+                nested = _tls_reason(arg)
+                if nested:
+                    return nested
+        seen = seen.__cause__ or seen.__context__
+    return ""
 
 
 def _root_cause(err: BaseException) -> str:

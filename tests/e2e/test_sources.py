@@ -1,0 +1,170 @@
+"""PrometheusSource and ClusterPrometheusSource against a Prometheus that demands them.
+
+The Prometheus here serves HTTPS with a certificate from a throwaway CA and
+requires basic auth (its own ``--web.config.file``), so credentials and the
+CA really travel from Secrets to the request. Secrets must never surface in
+status, Events or the operator's log.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import bcrypt
+import pytest
+
+from tests.e2e import history
+from tests.e2e.conftest import OPERATOR_NAMESPACE
+from tests.e2e.test_key_results import evaluated, key_result, objective, series
+from tests.support.processes import free_port, tool
+from tests.support.prometheus import RETENTION, backfill
+from tests.support.runner import Kube, RunningOperator, condition
+from tests.support.tls import make_server_certificate
+
+pytestmark = pytest.mark.e2e
+
+USER, PASSWORD, WRONG = "okr", "correct-horse-battery-staple", "tr0ub4dor-and-3"
+
+
+@dataclass
+class SecuredPrometheus:
+    """An HTTPS, basic-auth Prometheus holding the e2e history."""
+
+    url: str
+    ca_pem: str
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredPrometheus]:
+    workdir = tmp_path_factory.mktemp("secured-prometheus")
+    tls = make_server_certificate(workdir / "tls")
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    web = workdir / "web.yml"
+    web.write_text(json.dumps({
+        "tls_server_config": {"cert_file": str(tls.cert_file), "key_file": str(tls.key_file)},
+        "basic_auth_users": {USER: hashed},
+    }))  # fmt: skip
+    (workdir / "prometheus.yml").write_text("global: {}\n")
+    backfill(history.openmetrics(), workdir / "data", workdir)
+    port = free_port()
+    log = (workdir / "prometheus.log").open("wb")
+    process = subprocess.Popen(
+        [
+            tool("prometheus"), f"--config.file={workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={workdir / 'data'}", f"--storage.tsdb.retention.time={RETENTION}",
+            f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={web}",
+            "--query.lookback-delta=3h",
+        ],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"https://127.0.0.1:{port}"
+    context = ssl.create_default_context(cadata=tls.ca_pem)
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    request = urllib.request.Request(f"{url}/-/ready", headers={"Authorization": f"Basic {token}"})  # noqa: S310 - https on loopback
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=2):  # noqa: S310 - loopback
+                break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError((workdir / "prometheus.log").read_text()[-2000:]) from None
+            time.sleep(0.3)
+    yield SecuredPrometheus(url=url, ca_pem=tls.ca_pem)
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def secret(ns: str, name: str, data: dict[str, str]) -> dict[str, Any]:
+    """A Secret with ``data`` as stringData."""
+    return {
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns}, "stringData": data,
+    }  # fmt: skip
+
+
+def source(ns: str, name: str, url: str, **spec: Any) -> dict[str, Any]:
+    """A PrometheusSource."""
+    return {
+        "apiVersion": "okr.dev/v1alpha1", "kind": "PrometheusSource",
+        "metadata": {"name": name, "namespace": ns}, "spec": {"url": url, "timeout": "5s", **spec},
+    }  # fmt: skip
+
+
+def test_credentials_and_ca_come_from_secrets_and_never_leak(
+    kube: Kube, ns: str, secured: SecuredPrometheus, operator: RunningOperator
+) -> None:
+    kube.create(objective(ns))
+    kube.create(secret(ns, "auth", {"username": USER, "password": PASSWORD}))
+    kube.create(secret(ns, "wrong", {"username": USER, "password": WRONG}))
+    kube.create(secret(ns, "ca", {"ca.crt": secured.ca_pem}))
+    tls = {"caSecretRef": {"name": "ca", "key": "ca.crt"}}
+    kube.create(source(ns, "good", secured.url, basicAuthSecretRef={"name": "auth"}, tls=tls,
+                       headers={"X-Scope-OrgID": "team-a"}))  # fmt: skip
+    kube.create(source(ns, "badpass", secured.url, basicAuthSecretRef={"name": "wrong"}, tls=tls))
+    kube.create(source(ns, "noca", secured.url, basicAuthSecretRef={"name": "auth"}))
+    kube.create(source(ns, "nosecret", secured.url, basicAuthSecretRef={"name": "absent"}, tls=tls))
+    for name in ("good", "badpass", "noca", "nosecret"):
+        ref = {"kind": "PrometheusSource", "name": name}
+        kube.create(key_result(ns, name, series("ontrack"), 200, baseline=100, sourceRef=ref))
+    got = {
+        name: kube.wait_status(
+            "KeyResult", ns, name, evaluated, what="a health", log=operator.log_tail()
+        )
+        for name in ("good", "badpass", "noca", "nosecret")
+    }
+    assert (got["good"].get("value"), got["good"]["health"]) == (160.0, "OnTrack"), got["good"]
+
+    badpass = condition(got["badpass"], "Ready")
+    assert (badpass["status"], badpass["reason"]) == ("False", "QueryFailed")
+    assert "HTTP 401" in badpass["message"]
+
+    noca = condition(got["noca"], "Ready")
+    assert noca["reason"] == "QueryFailed"
+    assert "certificate verify failed: unable to get local issuer certificate" in noca["message"], noca
+
+    nosecret = condition(got["nosecret"], "Ready")
+    assert (nosecret["reason"], nosecret["message"]) == (
+        "ReferenceNotFound",
+        f"Secret {ns}/absent (spec.basicAuthSecretRef of PrometheusSource {ns}/nosecret) not found",
+    )
+
+    everything = json.dumps([kube.get("KeyResult", ns, n) for n in got])
+    everything += json.dumps([e.message for n in got for e in kube.events(ns, n)])
+    everything += operator.log_path.read_text(errors="replace")
+    for credential in (PASSWORD, WRONG, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()):
+        assert credential not in everything
+
+
+def test_a_cluster_source_reads_secrets_from_the_operator_namespace(
+    kube: Kube, ns: str, secured: SecuredPrometheus, operator: RunningOperator
+) -> None:
+    suffix = ns.removeprefix("e2e-")
+    kube.create(
+        secret(OPERATOR_NAMESPACE, f"auth-{suffix}", {"username": USER, "password": PASSWORD})
+    )
+    kube.create(secret(OPERATOR_NAMESPACE, f"ca-{suffix}", {"ca.crt": secured.ca_pem}))
+    kube.create({
+        "apiVersion": "okr.dev/v1alpha1", "kind": "ClusterPrometheusSource",
+        "metadata": {"name": f"shared-{suffix}"},
+        "spec": {
+            "url": secured.url, "basicAuthSecretRef": {"name": f"auth-{suffix}"},
+            "tls": {"caSecretRef": {"name": f"ca-{suffix}", "key": "ca.crt"}},
+        },
+    })  # fmt: skip
+    kube.create(objective(ns))
+    ref = {"kind": "ClusterPrometheusSource", "name": f"shared-{suffix}"}
+    kube.create(key_result(ns, "kr", series("ontrack"), 200, baseline=100, sourceRef=ref))
+    status = kube.wait_status(
+        "KeyResult", ns, "kr", evaluated, what="a health", log=operator.log_tail()
+    )
+    assert (status["value"], status["health"]) == (160.0, "OnTrack")

@@ -1,0 +1,88 @@
+"""Status writes follow real change, not the number of evaluations.
+
+A second operator watches only this test's namespace with
+``--status-interval 1h``: evaluations every 10 s must not rewrite an
+unchanged status, while a spec change is written at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.e2e.test_key_results import evaluated, key_result, objective, series
+from tests.support.processes import RunningProcess
+from tests.support.runner import Kube, RunningOperator, start_operator
+
+pytestmark = pytest.mark.e2e
+
+
+def samples(exposition: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """Every sample of metric ``name``, keyed by its sorted labels."""
+    found: dict[tuple[tuple[str, str], ...], float] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name:
+                found[tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+@pytest.fixture
+def quiet(kube: Kube) -> str:
+    """A namespace outside the session operator's glob."""
+    name = f"quiet-{uuid.uuid4().hex[:8]}"
+    kube.core.create_namespace({"metadata": {"name": name}})
+    return name
+
+
+@pytest.fixture
+def quiet_operator(
+    operator_kubeconfig: Path, prometheus: RunningProcess, quiet: str, tmp_path: Path
+) -> Iterator[RunningOperator]:
+    running = start_operator(
+        kubeconfig=operator_kubeconfig,
+        prometheus_url=prometheus.url,
+        workdir=tmp_path,
+        namespaces=[quiet],
+        status_interval="1h",
+    )
+    yield running
+    running.stop()
+
+
+def test_unchanged_status_is_not_rewritten_but_a_spec_change_is(
+    kube: Kube, quiet: str, quiet_operator: RunningOperator
+) -> None:
+    ns = quiet
+    kube.create(objective(ns))
+    kube.create(key_result(ns, "kr", series("ontrack"), 200, baseline=100))
+    first = kube.wait_status("KeyResult", ns, "kr", evaluated, what="a health")
+
+    def evaluations() -> float:
+        text = quiet_operator.metrics()
+        return sum(samples(text, "okr_evaluations_total").values())
+
+    kube.wait("four evaluations", lambda: evaluations() >= 4, timeout=60)
+    writes = samples(quiet_operator.metrics(), "okr_status_writes_total")
+    assert writes[(("kind", "KeyResult"),)] == 1.0
+    assert (
+        kube.get("KeyResult", ns, "kr")["status"]["lastEvaluationTime"]
+        == first["lastEvaluationTime"]
+    )
+
+    kube.patch_spec("KeyResult", ns, "kr", {"target": 400})
+    second = kube.wait_status(
+        "KeyResult",
+        ns,
+        "kr",
+        lambda s: s.get("observedGeneration") == 2,
+        what="generation 2",
+        timeout=20,
+    )
+    assert (second["progress"], second["health"]) == (0.2, "OffTrack")
+    writes = samples(quiet_operator.metrics(), "okr_status_writes_total")
+    assert writes[(("kind", "KeyResult"),)] == 2.0
