@@ -38,15 +38,9 @@ from demo_model import EPOCH
 from history import END_MARGIN, STEP, write_history
 
 ROOT = Path(__file__).resolve().parent.parent
-# The examples that are OKR objects. examples/alertmanager/ (an Alertmanager
-# config) and examples/argocd/ (Argo CD's kinds) are not for this cluster.
-EXAMPLE_PATHS = (
-    "examples/00-namespaces.yaml",
-    "examples/company.yaml",
-    "examples/platform",
-    "examples/reliability",
-    "examples/ml-platform",
-)
+# The OKRs are the top-level files of examples/, so a plain (non-recursive)
+# `kubectl apply -f examples/` applies them; its folders alertmanager/ (an
+# Alertmanager config) and argocd/ (Argo CD's kinds) are not for this cluster.
 EXPORTER_JOB = "okr-demo-exporter"
 # A series every history has; its newest sample tells how far history reaches.
 PROBE_SERIES = 'model_refresh_duration_seconds{model="recommendations"}'
@@ -329,10 +323,7 @@ class Demo:
         self._kubectl(
             ["wait", "--for=condition=Established", "--timeout=60s", "-f", "crds/"],
         )
-        args = ["apply", "-R"]
-        for path in EXAMPLE_PATHS:
-            args += ["-f", path]
-        self._kubectl(args)
+        self._kubectl(["apply", "-f", "examples/"])
 
     def start_operator(self) -> None:
         self._start(
