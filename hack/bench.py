@@ -499,6 +499,7 @@ class Result:
     status_writes: Mapping[str, float] = field(default_factory=dict)
     events: Mapping[str, int] = field(default_factory=dict)
     prometheus_queries: float = math.nan
+    prometheus_cpu: float = math.nan
     rss_peak: int = 0
     rss_end: int = 0
     cpu_total: float = math.nan
@@ -530,6 +531,7 @@ class Window:
     scrapes: Sequence[Scrape]
     prometheus_first: Scrape
     prometheus_last: Scrape
+    prometheus_cpu: float  # its CPU seconds during the window
 
 
 def wait_populated(
@@ -556,6 +558,7 @@ def wait_populated(
 def steady_window(operator: RunningOperator, prometheus: RunningProcess, duration: float) -> Window:
     """Scrape the operator at the start, every TREND_SECONDS, and at the end."""
     prometheus_first = Scrape.parse(http_text(f"{prometheus.url}/metrics"), time.monotonic())
+    prometheus_cpu = read_proc(prometheus.pid)[0]
     scrapes = [Scrape.parse(operator.metrics(), time.monotonic())]
     wall_start = time.time()
     end = scrapes[0].at + duration
@@ -565,8 +568,9 @@ def steady_window(operator: RunningOperator, prometheus: RunningProcess, duratio
         if operator.process.poll() is not None:
             raise BenchError(f"okr run exited during the steady state:\n{operator.log_tail()}")
     wall_end = time.time()
+    prometheus_cpu = read_proc(prometheus.pid)[0] - prometheus_cpu
     prometheus_last = Scrape.parse(http_text(f"{prometheus.url}/metrics"), time.monotonic())
-    return Window(wall_start, wall_end, scrapes, prometheus_first, prometheus_last)
+    return Window(wall_start, wall_end, scrapes, prometheus_first, prometheus_last, prometheus_cpu)
 
 
 def summarise(result: Result, window: Window, sampler: ProcSampler) -> None:
@@ -577,6 +581,13 @@ def summarise(result: Result, window: Window, sampler: ProcSampler) -> None:
     result.lateness_p50 = histogram_quantile(0.5, lateness)
     result.lateness_p99 = histogram_quantile(0.99, lateness)
     result.lateness_max_bucket = highest_bucket(lateness)
+    finite = sorted(le for le, _count in lateness if not math.isinf(le))
+    if finite and result.lateness_p50 <= finite[0]:
+        result.notes.append(
+            f"lateness p50 lies in the histogram's first bucket (0, {finite[0]:g} s]: the "
+            "figure is a linear interpolation inside it, so read it as 'under "
+            f"{finite[0] * 1000:g} ms'; finer low buckets would resolve it"
+        )
     took = bucket_delta(last, first, DURATION)
     result.duration_p50 = histogram_quantile(0.5, took)
     result.duration_p99 = histogram_quantile(0.99, took)
@@ -585,6 +596,7 @@ def summarise(result: Result, window: Window, sampler: ProcSampler) -> None:
     result.prometheus_queries = window.prometheus_last.total(
         "prometheus_http_requests_total", handler="/api/v1/query"
     ) - window.prometheus_first.total("prometheus_http_requests_total", handler="/api/v1/query")
+    result.prometheus_cpu = window.prometheus_cpu
     steady = [p for p in sampler.points if first.at <= p[0] <= last.at]
     if len(steady) >= 2:
         result.cpu_steady = steady[-1][1] - steady[0][1]
@@ -687,6 +699,12 @@ def run(args: argparse.Namespace) -> Result:
         )
         stack.callback(_remove_data, prometheus)
         stack.callback(prometheus.stop)
+        if not args.keep:
+            # After the operator has stopped (the stack unwinds in reverse): deleted
+            # under a running operator, members vanish one by one and it would post
+            # HealthChanged Events about the teardown. No finalizers hold them.
+            stack.callback(lambda: print(f"bench: deleted {delete_created(custom, ns)} in {ns} "
+                                         "(the namespace stays)", flush=True))  # fmt: skip
         operator = start_operator(
             kubeconfig=bench.kubeconfig,
             prometheus_url=prometheus.url,
@@ -695,10 +713,6 @@ def run(args: argparse.Namespace) -> Result:
             status_interval="5m",
         )
         stack.callback(operator.stop)
-        if not args.keep:
-            # Deleted while the operator still runs, as a user's delete would be.
-            stack.callback(lambda: print(f"bench: deleted {delete_created(custom, ns)} in {ns} "
-                                         "(the namespace stays)", flush=True))  # fmt: skip
         pid = operator.process.pid
         sampler = ProcSampler(pid)
         sampler.start()
@@ -788,7 +802,8 @@ def report(result: Result, machine: str) -> str:
         ("API-server writes", f"{per_s(writes + events)} (status patches {kinds}; "
                               f"Events {events}: {reasons})"),
         ("Prometheus queries", f"{per_s(result.prometheus_queries)} "
-                               f"({result.prometheus_queries:.0f} /api/v1/query)"),
+                               f"({result.prometheus_queries:.0f} /api/v1/query; Prometheus "
+                               f"used {result.prometheus_cpu:.1f} CPU s in the window)"),
         ("Operator RSS peak / end", f"{_mib(result.rss_peak)} / {_mib(result.rss_end)}"),
         ("Operator CPU", f"{result.cpu_total:.1f} s over {result.wall_total:.0f} s "
                          f"(populate {result.cpu_populate:.1f} s; steady "
