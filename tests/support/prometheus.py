@@ -84,7 +84,7 @@ def backfill(openmetrics: str, data_dir: Path, workdir: Path) -> None:
             "--max-block-duration=240h",
             str(source),
             str(data_dir),
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -1,0 +1,55 @@
+"""``okr validate``: the operator's own parser, for CI on pull requests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def okr(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "okr_operator", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_the_examples_validate() -> None:
+    result = okr("validate", str(ROOT / "examples"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("files checked, 0 problems")
+
+
+def test_a_bad_key_result_is_named_with_its_fields(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        """
+apiVersion: okr.dev/v1alpha1
+kind: KeyResult
+metadata: {name: p95, namespace: team-a}
+spec:
+  objectiveRef: {name: fast}
+  query: sum(rate(x[5m])
+  baseline: 300
+  target: 300
+  interval: 5s
+"""
+    )
+    result = okr("validate", str(bad))
+    assert result.returncode == 1
+    *problems, summary = result.stdout.splitlines()
+    assert summary == "1 files checked, 3 problems"
+    prefix = f"{bad}: KeyResult team-a/p95: "
+    fields = [line.removeprefix(prefix).split(":")[0] for line in problems]
+    assert sorted(fields) == ["spec.interval", "spec.query", "spec.target"]
+
+
+def test_run_refuses_to_guess_the_namespaces() -> None:
+    result = okr("run")
+    assert result.returncode == 1
+    assert "-A/--all-namespaces or --namespace NS" in result.stderr
