@@ -432,3 +432,31 @@ def test_the_operator_writes_status_only(kube: Kube, ns: str) -> None:
     assert {w for w in writers if w[1] != "status"} == {
         (created["metadata"]["managedFields"][0]["manager"], None)
     }
+
+
+@pytest.mark.usefixtures("up")
+def test_what_the_schema_cannot_check_is_reported_as_invalid_spec(kube: Kube, ns: str) -> None:
+    mars = {"quarter": "2026-Q4", "timeZone": "Mars/Olympus_Mons"}
+    kube.create(objective(ns, "elsewhere", period=mars))
+    kube.create(objective(ns))
+    kube.create(key_result(ns, "typo", "sum(rate(x[5m])", 1, direction="StayAbove"))
+
+    def invalid(s: dict[str, Any]) -> bool:
+        return condition(s, "Ready").get("reason") == "InvalidSpec"
+
+    typo = kube.wait_status("KeyResult", ns, "typo", invalid, what="InvalidSpec")
+    message = condition(typo, "Ready")["message"]
+    assert message.startswith(f"KeyResult {ns}/typo: spec.query: "), message
+    assert typo["health"] == "Unknown"
+    elsewhere = kube.wait_status("Objective", ns, "elsewhere", invalid, what="InvalidSpec")
+    assert "spec.period.timeZone" in condition(elsewhere, "Ready")["message"]
+
+    kube.patch_spec("KeyResult", ns, "typo", {"query": series("failures")})
+    fixed = kube.wait_status(
+        "KeyResult", ns, "typo", lambda s: s.get("observedGeneration") == 2, what="the fix"
+    )
+    assert (fixed["value"], fixed["health"], condition(fixed, "Ready")["reason"]) == (
+        3.0,
+        "OnTrack",
+        "Evaluated",
+    )

@@ -23,8 +23,8 @@ from okr_operator.api.spec import (
     parse_prometheus_source,
 )
 from okr_operator.api.status import key_result_status_from_dict, objective_status_from_dict
-from okr_operator.domain.model import GROUP, VERSION, Ref, SourceKind
-from okr_operator.services.engine import Engine
+from okr_operator.domain.model import GROUP, VERSION, KeyResult, Objective, Ref, SourceKind
+from okr_operator.services.engine import Engine, Kind
 
 log = logging.getLogger("okr_operator.handlers")
 STALL_SECONDS = 120.0
@@ -82,54 +82,43 @@ class Watches:
 
     async def key_result(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
         """A KeyResult was listed, added, modified or deleted."""
-        ref = _ref(body)
-        if type == "DELETED":
-            self._seen.pop(("KeyResult", ref), None)
-            self._engine.remove("KeyResult", ref)
-            return
-        if self._unchanged("KeyResult", ref, body):
-            return
-        spec, invalid = None, None
-        try:
-            spec = parse_key_result(body)
-        except SpecError as err:
-            invalid = str(err)
-            log.warning(
-                "KeyResult spec is invalid", extra={"object": f"KeyResult {ref}", "error": invalid}
-            )
-        self._engine.upsert_key_result(
-            ref,
-            uid=body.metadata.uid or "",
-            generation=_generation(body),
-            spec=spec,
-            invalid=invalid,
-            status=key_result_status_from_dict(_status(body)),
-        )
+        self._okr_event("KeyResult", body, type)
 
     async def objective(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
         """An Objective was listed, added, modified or deleted."""
+        self._okr_event("Objective", body, type)
+
+    def _okr_event(self, kind: Kind, body: kopf.Body, type_: str | None) -> None:
         ref = _ref(body)
-        if type == "DELETED":
-            self._seen.pop(("Objective", ref), None)
-            self._engine.remove("Objective", ref)
+        if type_ == "DELETED":
+            self._seen.pop((kind, ref), None)
+            self._engine.remove(kind, ref)
             return
-        if self._unchanged("Objective", ref, body):
+        if self._unchanged(kind, ref, body):
             return
-        spec, invalid = None, None
+        spec: KeyResult | Objective | None = None
+        invalid = None
         try:
-            spec = parse_objective(body)
+            spec = parse_key_result(body) if kind == "KeyResult" else parse_objective(body)
         except SpecError as err:
             invalid = str(err)
             log.warning(
-                "Objective spec is invalid", extra={"object": f"Objective {ref}", "error": invalid}
+                f"{kind} spec is invalid", extra={"object": f"{kind} {ref}", "error": invalid}
             )
-        self._engine.upsert_objective(
+        raw = _status(body)
+        status = (
+            key_result_status_from_dict(raw)
+            if kind == "KeyResult"
+            else objective_status_from_dict(raw)
+        )
+        self._engine.upsert(
+            kind,
             ref,
             uid=body.metadata.uid or "",
             generation=_generation(body),
             spec=spec,
             invalid=invalid,
-            status=objective_status_from_dict(_status(body)),
+            status=status,
         )
 
     async def source(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg

@@ -109,47 +109,26 @@ class Engine:
 
     # ----- inputs from the watches ------------------------------------------
 
-    def upsert_key_result(
+    def upsert(
         self,
+        kind: Kind,
         ref: Ref,
         *,
         uid: str,
         generation: int,
-        spec: KeyResult | None,
+        spec: KeyResult | Objective | None,
         invalid: str | None,
-        status: KeyResultStatus,
+        status: KeyResultStatus | ObjectiveStatus,
     ) -> None:
-        """Add or update a key result; a new generation is evaluated at once."""
-        self._upsert(
-            "KeyResult",
-            ref,
-            uid=uid,
-            generation=generation,
-            spec=spec,
-            invalid=invalid,
-            status=status,
-        )
+        """Add or update an object; a new generation is evaluated at once.
 
-    def upsert_objective(
-        self,
-        ref: Ref,
-        *,
-        uid: str,
-        generation: int,
-        spec: Objective | None,
-        invalid: str | None,
-        status: ObjectiveStatus,
-    ) -> None:
-        """Add or update an objective; its key results and children re-check it."""
+        ``spec`` is None when it did not parse; ``invalid`` then says why.
+        """
         self._upsert(
-            "Objective",
-            ref,
-            uid=uid,
-            generation=generation,
-            spec=spec,
-            invalid=invalid,
-            status=status,
+            kind, ref, uid=uid, generation=generation, spec=spec, invalid=invalid, status=status
         )
+        if kind == "KeyResult":
+            return
         # Key results waiting for this objective (ReferenceNotFound, inherited
         # period) and children whose parent appeared recover now, not later.
         for kr in self._key_results.values():
@@ -238,7 +217,9 @@ class Engine:
     async def _run(self, entry: _Entry, scheduled: datetime) -> None:
         try:
             async with self._limit:
-                if entry.kind == "KeyResult":
+                if entry.spec is None:
+                    await self._settle_invalid(entry)
+                elif entry.kind == "KeyResult":
                     await self._key_result(entry, scheduled)
                 else:
                     await self._objective(entry)
@@ -257,6 +238,13 @@ class Engine:
                 if entry.ref in self._table(entry.kind):
                     self._schedule(entry, self._clock.now())
 
+    async def _settle_invalid(self, entry: _Entry) -> None:
+        # Nothing to evaluate until the spec is fixed (a new generation).
+        problem = Problem(Reason.INVALID_SPEC, entry.invalid or "invalid spec")
+        now = self._clock.now()
+        status = problem_status(entry.status, problem, generation=entry.generation, now=now)
+        await self._settle(entry, status)
+
     # ----- key results ------------------------------------------------------
 
     async def _key_result(self, entry: _Entry, scheduled: datetime) -> None:
@@ -268,11 +256,7 @@ class Engine:
             raise TypeError(f"{entry.ref}: a KeyResult entry holds {previous!r}")
         kr = entry.spec
         if not isinstance(kr, KeyResult):
-            problem = Problem(Reason.INVALID_SPEC, entry.invalid or "invalid spec")
-            await self._settle(
-                entry, problem_status(previous, problem, generation=entry.generation, now=now)
-            )
-            return
+            raise TypeError(f"{entry.ref}: a KeyResult entry holds {kr!r}")
         period = self._period_of(kr)
         if isinstance(period, Problem):
             status = problem_status(previous, period, generation=kr.generation, now=now)
@@ -283,6 +267,8 @@ class Engine:
             outcome = await evaluate_key_result(kr, period, previous, querier=querier, now=now)
             status, result = outcome.status, outcome.result
             next_due = self._next_key_result_due(kr, period, result, now)
+        if self._key_results.get(entry.ref) is not entry:
+            return  # deleted while its query ran: its series must stay dropped
         self._observer.key_result_evaluated(
             kr,
             period if isinstance(period, Period) else kr.period,
@@ -332,11 +318,7 @@ class Engine:
             raise TypeError(f"{entry.ref}: an Objective entry holds {previous!r}")
         obj = entry.spec
         if not isinstance(obj, Objective):
-            invalid = Problem(Reason.INVALID_SPEC, entry.invalid or "invalid spec")
-            await self._settle(
-                entry, problem_status(previous, invalid, generation=entry.generation, now=now)
-            )
-            return
+            raise TypeError(f"{entry.ref}: an Objective entry holds {obj!r}")
         problem = self._parent_problem(obj)
         key_results = [
             Member("KeyResult", e.ref, e.spec.weight, e.status.progress, e.status.health)
@@ -353,6 +335,8 @@ class Engine:
         status = objective_status(
             obj, previous, key_results=key_results, children=children, problem=problem, now=now
         )
+        if self._objectives.get(entry.ref) is not entry:
+            return  # deleted while it waited for its turn
         self._observer.objective_evaluated(obj, status)
         await self._settle(entry, status)
         changed = (status.progress, status.health) != (previous.progress, previous.health)

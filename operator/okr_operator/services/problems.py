@@ -22,7 +22,7 @@ from okr_operator.domain.model import (
     Problem,
 )
 
-S = TypeVar("S", KeyResultStatus, ObjectiveStatus)
+S = TypeVar("S", bound=KeyResultStatus | ObjectiveStatus)
 
 
 def problem_status(previous: S, problem: Problem, *, generation: int, now: datetime) -> S:
