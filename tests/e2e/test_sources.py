@@ -116,12 +116,18 @@ def test_credentials_and_ca_come_from_secrets_and_never_leak(
     for name in ("good", "badpass", "noca", "nosecret"):
         ref = {"kind": "PrometheusSource", "name": name}
         kube.create(key_result(ns, name, series("ontrack"), 200, baseline=100, sourceRef=ref))
+
+    def secret_missing(status: dict[str, Any]) -> bool:
+        return condition(status, "Ready").get("message", "").startswith("Secret ")
+
+    log = operator.log_tail()
     got = {
-        name: kube.wait_status(
-            "KeyResult", ns, name, evaluated, what="a health", log=operator.log_tail()
-        )
-        for name in ("good", "badpass", "noca", "nosecret")
+        name: kube.wait_status("KeyResult", ns, name, evaluated, what="a health", log=log)
+        for name in ("good", "badpass", "noca")
     }
+    got["nosecret"] = kube.wait_status(
+        "KeyResult", ns, "nosecret", secret_missing, what="the missing Secret", log=log
+    )
     assert (got["good"].get("value"), got["good"]["health"]) == (160.0, "OnTrack"), got["good"]
 
     badpass = condition(got["badpass"], "Ready")
