@@ -86,3 +86,50 @@ def test_unchanged_status_is_not_rewritten_but_a_spec_change_is(
     assert (second["progress"], second["health"]) == (0.2, "OffTrack")
     writes = samples(quiet_operator.metrics(), "okr_status_writes_total")
     assert writes[(("kind", "KeyResult"),)] == 2.0
+
+
+def test_a_restart_resumes_from_status_without_queries_writes_or_events(
+    kube: Kube,
+    quiet: str,
+    operator_kubeconfig: Path,
+    prometheus: RunningProcess,
+    tmp_path: Path,
+) -> None:
+    ns = quiet
+
+    def start(name: str) -> RunningOperator:
+        return start_operator(
+            kubeconfig=operator_kubeconfig,
+            prometheus_url=prometheus.url,
+            workdir=tmp_path / name,
+            namespaces=[ns],
+            status_interval="1h",
+        )
+
+    kube.create(objective(ns))
+    kube.create(key_result(ns, "hourly", series("ontrack"), 200, baseline=100, interval="1h"))
+    first = start("first")
+    try:
+        before = kube.wait_status("KeyResult", ns, "hourly", evaluated, what="a health")
+        kube.wait("the HealthChanged Event", lambda: kube.events(ns, "hourly"))
+    finally:
+        first.stop()
+
+    second = start("second")
+    try:
+        key = (("key_result", "hourly"), ("namespace", ns), ("objective", "goal"))
+        values = kube.wait(
+            "the restored value in /metrics",
+            lambda: samples(second.metrics(), "okr_key_result_value").get(key),
+            timeout=20,
+        )
+        assert values == 160.0
+        exposition = second.metrics()
+        assert sum(samples(exposition, "okr_evaluations_total").values()) == 0.0
+        assert samples(exposition, "okr_status_writes_total").get((("kind", "KeyResult"),)) is None
+    finally:
+        second.stop()
+    assert kube.get("KeyResult", ns, "hourly")["status"] == before
+    assert [e.message for e in kube.events(ns, "hourly")] == [
+        "Unknown → OnTrack (progress 0.60, expected 0.50)"
+    ]

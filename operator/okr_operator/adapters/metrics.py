@@ -141,6 +141,13 @@ class OkrMetrics(Collector):
         if result not in ("success", "pending", "frozen"):
             self.query_errors.labels(kr.ref.namespace, kr.objective, kr.ref.name, result).inc()
 
+    def key_result_restored(
+        self, kr: KeyResult, period: Period | None, status: KeyResultStatus
+    ) -> None:
+        """Export a status read back from the object; counts no evaluation."""
+        with self._lock:
+            self._key_results.setdefault(kr.ref, _KeyResultSnapshot(kr, period, status))
+
     def key_result_removed(self, ref: Ref) -> None:
         """Drop a deleted key result's series."""
         with self._lock:

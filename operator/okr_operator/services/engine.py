@@ -494,6 +494,12 @@ class Engine:
             last = status.last_evaluation_time
             if status.observed_generation == generation and last is not None:
                 due = max(now, last + interval)
+                if isinstance(spec, KeyResult) and isinstance(status, KeyResultStatus):
+                    # Until its next evaluation (up to one interval away) the
+                    # metrics show what the object says, not a gap.
+                    period = self._period_of(spec)
+                    known = period if isinstance(period, Period) else spec.period
+                    self._observer.key_result_restored(spec, known, status)
             self._schedule(entry, due)
             return
         old_spec = entry.spec

@@ -89,6 +89,12 @@ class Observer(Protocol):
         """Record a key result's evaluation; ``result`` is a snake_case outcome."""
         ...
 
+    def key_result_restored(
+        self, kr: KeyResult, period: Period | None, status: KeyResultStatus
+    ) -> None:
+        """Show a status read back from the object (after a restart) until the next evaluation."""
+        ...
+
     def key_result_removed(self, ref: Ref) -> None:
         """Drop every series of a deleted key result."""
         ...
