@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e import history
 from tests.e2e.test_key_results import evaluated, key_result, objective, series
 from tests.support.processes import RunningProcess
 from tests.support.runner import Kube, RunningOperator, start_operator
@@ -124,7 +125,17 @@ def test_a_restart_resumes_from_status_without_queries_writes_or_events(
             timeout=20,
         )
         assert values == 160.0
-        exposition = second.metrics()
+        exposition = kube.wait(
+            "the period of the restored key result",
+            lambda: (
+                (text := second.metrics())
+                and key in samples(text, "okr_key_result_period_start_timestamp_seconds")
+                and text
+            ),
+            timeout=20,
+        )
+        starts = samples(exposition, "okr_key_result_period_start_timestamp_seconds")
+        assert starts[key] == history.START.timestamp()
         assert sum(samples(exposition, "okr_evaluations_total").values()) == 0.0
         assert samples(exposition, "okr_status_writes_total").get((("kind", "KeyResult"),)) is None
     finally:

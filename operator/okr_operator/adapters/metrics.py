@@ -65,6 +65,7 @@ class _KeyResultSnapshot:
     kr: KeyResult
     period: Period | None
     status: KeyResultStatus
+    restored: bool = False  # read back from the object, not evaluated by us yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,9 @@ class OkrMetrics(Collector):
     ) -> None:
         """Export a status read back from the object; counts no evaluation."""
         with self._lock:
-            self._key_results.setdefault(kr.ref, _KeyResultSnapshot(kr, period, status))
+            current = self._key_results.get(kr.ref)
+            if current is None or current.restored:
+                self._key_results[kr.ref] = _KeyResultSnapshot(kr, period, status, restored=True)
 
     def key_result_removed(self, ref: Ref) -> None:
         """Drop a deleted key result's series."""

@@ -141,6 +141,27 @@ class Engine:
                 self._schedule(kr, self._clock.now())
         for child in self._children_of(ref):
             self._schedule(child, self._clock.now())
+        # Key results restored before their objective was seen get its period.
+        for kr in self._key_results.values():
+            if (
+                isinstance(kr.spec, KeyResult)
+                and kr.spec.objective == ref.name
+                and kr.ref.namespace == ref.namespace
+            ):
+                self._restore_metrics(kr)
+
+    def _restore_metrics(self, entry: _Entry) -> None:
+        # Until its next evaluation (up to one interval away) the metrics show
+        # what the object says, not a gap. The metrics adapter ignores this once
+        # the key result has been evaluated.
+        spec, status = entry.spec, entry.status
+        if not isinstance(spec, KeyResult) or not isinstance(status, KeyResultStatus):
+            return
+        if status.observed_generation is None:
+            return
+        period = self._period_of(spec)
+        known = period if isinstance(period, Period) else spec.period
+        self._observer.key_result_restored(spec, known, status)
 
     def remove(self, kind: Kind, ref: Ref) -> None:
         """Forget a deleted object and drop its metrics."""
@@ -494,12 +515,7 @@ class Engine:
             last = status.last_evaluation_time
             if status.observed_generation == generation and last is not None:
                 due = max(now, last + interval)
-                if isinstance(spec, KeyResult) and isinstance(status, KeyResultStatus):
-                    # Until its next evaluation (up to one interval away) the
-                    # metrics show what the object says, not a gap.
-                    period = self._period_of(spec)
-                    known = period if isinstance(period, Period) else spec.period
-                    self._observer.key_result_restored(spec, known, status)
+                self._restore_metrics(entry)
             self._schedule(entry, due)
             return
         old_spec = entry.spec
