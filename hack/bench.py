@@ -743,8 +743,10 @@ def run(args: argparse.Namespace) -> Result:
         others = other_operators(pid, ns)
         if others:
             result.notes.append(
-                "other okr operators watching this namespace ran at the end of the run; they "
-                "also evaluated these objects and posted Events here: " + "; ".join(others)
+                "other okr operators whose arguments match this namespace ran at the end of "
+                "the run; if they use this bench's API server (a clone's own bench does not), "
+                "they also evaluated these objects and posted Events here (Events beyond the "
+                "status patches would show it): " + "; ".join(others)
             )
         errors = error_lines(operator.log_path)
         if errors:
