@@ -120,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 async def _run(args: argparse.Namespace) -> None:
     queries = ThreadPoolExecutor(max_workers=16, thread_name_prefix="prometheus")
-    api_calls = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kube")
+    # As many as evaluations may run at once: each may write status and post an
+    # Event, and a smaller pool would make those writes the bottleneck.
+    api_calls = ThreadPoolExecutor(max_workers=args.concurrency, thread_name_prefix="kube")
     kube = KubeApi(load_api_client(), executor=api_calls, instance=socket.gethostname())
     sources = SourceResolver(
         default_url=args.prometheus_url,

@@ -97,7 +97,24 @@ class OkrMetrics(Collector):
         self.lateness = Histogram(
             "okr_evaluation_lateness_seconds",
             "How long after its scheduled time an evaluation started.",
-            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            # Healthy lateness is a few milliseconds; the low buckets resolve it.
+            buckets=(
+                0.001,
+                0.0025,
+                0.005,
+                0.01,
+                0.025,
+                0.05,
+                0.1,
+                0.25,
+                0.5,
+                1,
+                2.5,
+                5,
+                10,
+                30,
+                60,
+            ),
             registry=self.registry,
         )
         self.query_errors = Counter(

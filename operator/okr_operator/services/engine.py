@@ -236,28 +236,33 @@ class Engine:
         self._wake.set()
 
     async def _run(self, entry: _Entry, scheduled: datetime) -> None:
+        next_due: datetime | None = None
         try:
             async with self._limit:
                 if entry.spec is None:
                     await self._settle_invalid(entry)
                 elif entry.kind == "KeyResult":
-                    await self._key_result(entry, scheduled)
+                    next_due = await self._key_result(entry, scheduled)
                 else:
-                    await self._objective(entry)
+                    next_due = await self._objective(entry)
         except asyncio.CancelledError:
             raise
         except Exception:
             # One object's failure must not stop the engine or its neighbours;
-            # the object is tried again after its interval.
+            # the object is tried again a minute later.
             log.exception("Evaluation failed", extra={"object": f"{entry.kind} {entry.ref}"})
-            if entry.ref in self._table(entry.kind):
-                self._schedule(entry, self._clock.now() + timedelta(minutes=1))
+            next_due = self._clock.now() + timedelta(minutes=1)
         finally:
             entry.running = False
-            if entry.rerun:
-                entry.rerun = False
-                if entry.ref in self._table(entry.kind):
-                    self._schedule(entry, self._clock.now())
+        # Only here, with running cleared: scheduling from inside the evaluation
+        # would read as "changed meanwhile, run again now" and never rest.
+        if self._table(entry.kind).get(entry.ref) is not entry:
+            return
+        if entry.rerun:
+            entry.rerun = False
+            self._schedule(entry, self._clock.now())
+        elif next_due is not None:
+            self._schedule(entry, next_due)
 
     async def _settle_invalid(self, entry: _Entry) -> None:
         # Nothing to evaluate until the spec is fixed (a new generation).
@@ -268,7 +273,8 @@ class Engine:
 
     # ----- key results ------------------------------------------------------
 
-    async def _key_result(self, entry: _Entry, scheduled: datetime) -> None:
+    async def _key_result(self, entry: _Entry, scheduled: datetime) -> datetime | None:
+        """Evaluate one key result; return when it is due next (None: never)."""
         now = self._clock.now()
         lateness = max(0.0, (now - scheduled).total_seconds())
         started = time.monotonic()
@@ -289,7 +295,7 @@ class Engine:
             status, result = outcome.status, outcome.result
             next_due = self._next_key_result_due(kr, period, result, now)
         if self._key_results.get(entry.ref) is not entry:
-            return  # deleted while its query ran: its series must stay dropped
+            return None  # deleted while its query ran: its series must stay dropped
         self._observer.key_result_evaluated(
             kr,
             period if isinstance(period, Period) else kr.period,
@@ -301,8 +307,7 @@ class Engine:
         await self._settle(entry, status)
         if (status.progress, status.health) != (previous.progress, previous.health):
             self._touch_objective(Ref(kr.ref.namespace, kr.objective))
-        if next_due is not None and entry.ref in self._key_results:
-            self._schedule(entry, next_due)
+        return next_due
 
     def _period_of(self, kr: KeyResult) -> Period | Problem:
         # A key result needs its objective even with a period of its own: the
@@ -332,7 +337,8 @@ class Engine:
         if entry is not None:
             self._schedule(entry, self._clock.now())
 
-    async def _objective(self, entry: _Entry) -> None:
+    async def _objective(self, entry: _Entry) -> datetime | None:
+        """Roll one objective up; return when it is due next."""
         now = self._clock.now()
         previous = entry.status
         if not isinstance(previous, ObjectiveStatus):
@@ -357,7 +363,7 @@ class Engine:
             obj, previous, key_results=key_results, children=children, problem=problem, now=now
         )
         if self._objectives.get(entry.ref) is not entry:
-            return  # deleted while it waited for its turn
+            return None  # deleted while it waited for its turn
         self._observer.objective_evaluated(obj, status)
         await self._settle(entry, status)
         changed = (status.progress, status.health) != (previous.progress, previous.health)
@@ -367,8 +373,7 @@ class Engine:
             and (problem is None or problem.reason != Reason.CYCLE_DETECTED)
         ):
             self._touch_objective(obj.parent)
-        if entry.ref in self._objectives:
-            self._schedule(entry, now + self._objective_interval)
+        return now + self._objective_interval
 
     def _parent_problem(self, obj: Objective) -> Problem | None:
         if obj.parent is None:
