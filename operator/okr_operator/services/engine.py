@@ -180,11 +180,6 @@ class Engine:
             for child in self._children_of(ref):
                 self._schedule(child, self._clock.now())
 
-    def known(self, kind: Kind, ref: Ref) -> tuple[str, int] | None:
-        """Return (uid, generation) of a known object, so unchanged watch events are cheap."""
-        entry = self._table(kind).get(ref)
-        return None if entry is None else (entry.uid, entry.generation)
-
     def counts(self) -> dict[str, int]:
         """Sizes for the liveness probe."""
         return {
