@@ -1,8 +1,4 @@
-"""The ``okr`` command: ``okr run`` starts the operator, ``okr validate`` checks files.
-
-This is the composition root: the only place that builds adapters and wires
-them into the engine and kopf.
-"""
+"""``okr run``: the operator itself (kopf watches, the engine, /metrics, /healthz)."""
 
 from __future__ import annotations
 
@@ -10,21 +6,17 @@ import argparse
 import asyncio
 import os
 import socket
-import sys
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import kopf
-import yaml
 from prometheus_client import start_http_server
 
-from okr_operator import __version__, logs
+from okr_operator import logs
 from okr_operator.adapters.kube import KubeApi, load_api_client
 from okr_operator.adapters.metrics import OkrMetrics
 from okr_operator.adapters.sources import SourceResolver
-from okr_operator.api.spec import validate_document
+from okr_operator.cli.common import Commands
 from okr_operator.domain.durations import parse_duration
 from okr_operator.handlers.watches import build_registry
 from okr_operator.services.engine import Engine
@@ -45,12 +37,14 @@ def _duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="okr", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"okr-operator {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    run = commands.add_parser("run", help="run the operator")
+def register(commands: Commands) -> None:
+    """Add ``okr run`` to the subcommands."""
+    run = commands.add_parser(
+        "run",
+        help="run the operator",
+        description="Run the operator: watch OKR objects, evaluate key results against "
+        "Prometheus, write status, serve /metrics and /healthz.",
+    )
     scope = run.add_mutually_exclusive_group()
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
     scope.add_argument(
@@ -99,23 +93,18 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("OKR_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
     )
-
-    validate = commands.add_parser(
-        "validate", help="check OKR manifests the way the operator will (for CI on pull requests)"
-    )
-    validate.add_argument("files", nargs="+", type=Path, help="YAML files or directories")
-    return parser
+    run.set_defaults(handler=command)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``okr`` console script."""
-    args = _parser().parse_args(argv)
-    if args.command == "validate":
-        sys.exit(_validate(args.files))
+def command(args: argparse.Namespace) -> int:
+    """Run until interrupted."""
     if not args.all_namespaces and not args.namespace:
-        sys.exit("okr run: say which namespaces to watch: -A/--all-namespaces or --namespace NS")
+        raise SystemExit(
+            "okr run: say which namespaces to watch: -A/--all-namespaces or --namespace NS"
+        )
     logs.configure(args.log_level)
     asyncio.run(_run(args))
+    return 0
 
 
 async def _run(args: argparse.Namespace) -> None:
@@ -155,25 +144,3 @@ async def _run(args: argparse.Namespace) -> None:
         evaluations.cancel()
         queries.shutdown(wait=False, cancel_futures=True)
         api_calls.shutdown(wait=False, cancel_futures=True)
-
-
-def _validate(paths: Sequence[Path]) -> int:
-    files: list[Path] = []
-    for path in paths:
-        files.extend(sorted(path.rglob("*.y*ml")) if path.is_dir() else [path])
-    failures = 0
-    for file in files:
-        try:
-            documents = [d for d in yaml.safe_load_all(file.read_text()) if d]
-        except (OSError, yaml.YAMLError) as err:
-            print(f"{file}: {err}")
-            failures += 1
-            continue
-        for doc in documents:
-            if not isinstance(doc, dict):
-                continue
-            for problem in validate_document(doc):
-                print(f"{file}: {problem}")
-                failures += 1
-    print(f"{len(files)} files checked, {failures} problems")
-    return 1 if failures else 0
