@@ -127,13 +127,22 @@ kubeconform() {
   link kubeconform "$KUBECONFORM_VERSION"
 }
 
-# Debian packages: Prometheus 2.42 with promtool, Alertmanager 0.25 with amtool.
+# Debian packages: Prometheus 2.42 with promtool, Alertmanager 0.25 with amtool, Chromium,
+# chromedriver and poppler for the reports.
 apt_packages() {
   local missing=()
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
   # Argo CD runs health checks in Lua 5.1; the tests run ours in the same version.
   command -v lua5.1 >/dev/null || missing+=(lua5.1)
+  # okr report --format pdf prints its HTML with headless Chromium; the tests read
+  # the PDF with poppler (pdftotext, pdftoppm) and drive the web view with chromedriver.
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  command -v pdftotext >/dev/null || missing+=(poppler-utils)
+  # Without recommends Chromium brings no fonts; a scorecard needs readable ones.
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+  [ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || missing+=(fonts-liberation)
   command -v go >/dev/null || { log "go (1.26 or newer) is required on PATH or in /usr/local/go"; exit 1; }
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
