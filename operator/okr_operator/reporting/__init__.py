@@ -1,0 +1,1 @@
+"""Reports for leadership: the view model and its renderers (scorecard, digest, web view)."""
