@@ -4,7 +4,8 @@
 # ~/.cache/okr-operator), outside the work tree, so a fresh clone on a machine
 # that has built once before gets them in seconds.
 #
-# Usage: hack/tools.sh [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|versions]
+# Usage: hack/tools.sh [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|harnesses|versions]
+#        hack/tools.sh harness-path NAME   (the binary of hack/harness/NAME at this checkout)
 set -euo pipefail
 
 KUBE_VERSION=1.36.3        # kube-apiserver and kubectl; their staging modules are v0.36.3
@@ -13,6 +14,7 @@ HELM_VERSION=3.19.0
 KUBECONFORM_VERSION=0.7.0
 
 CACHE_DIR=${OKR_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/okr-operator}
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN_DIR=$CACHE_DIR/bin
 mkdir -p "$BIN_DIR"
 
@@ -127,14 +129,47 @@ kubeconform() {
   link kubeconform "$KUBECONFORM_VERSION"
 }
 
+# Our own Go test harnesses, hack/harness/NAME/ (main.go, go.mod, go.sum):
+# they run the code other tools really run (Argo CD's gopher-lua set-up,
+# kstatus) on our objects. One module each, so a harness builds only what it
+# imports. Cached by a hash of their sources and the Go version: an edit
+# rebuilds, an unchanged checkout in any clone reuses the binary.
+harness_path() {
+  local name=$1 dir=$REPO_DIR/hack/harness/$1
+  [ -f "$dir/go.mod" ] || { log "no harness $name in hack/harness"; exit 2; }
+  local hash
+  hash=$({ go env GOVERSION; cd "$dir" && sha256sum go.mod go.sum ./*.go; } | sha256sum | cut -c1-16)
+  echo "$BIN_DIR/harness-$name-$hash"
+}
+
+build_harness() {
+  local name=$1 out; out=$(harness_path "$1")
+  if [ ! -x "$out" ]; then
+    exec {lock_fd}>"$BIN_DIR/.harness-$name.lock"
+    flock "$lock_fd"
+    if [ ! -x "$out" ]; then
+      local started=$SECONDS
+      log "building harness $name (hack/harness/$name)"
+      (cd "$REPO_DIR/hack/harness/$name" &&
+        CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -o "$out.tmp" .)
+      mv "$out.tmp" "$out"
+      log "built harness $name in $((SECONDS - started)) s"
+    fi
+    flock -u "$lock_fd"
+  fi
+  ln -sfn "$out" "$BIN_DIR/$name"
+}
+
+harnesses() {
+  build_harness argocd-lua
+}
+
 # Debian packages: Prometheus 2.42 with promtool, Alertmanager 0.25 with amtool, Chromium,
 # chromedriver and poppler for the reports.
 apt_packages() {
   local missing=()
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
-  # Argo CD runs health checks in Lua 5.1; the tests run ours in the same version.
-  command -v lua5.1 >/dev/null || missing+=(lua5.1)
   # okr report --format pdf prints its HTML with headless Chromium; the tests read
   # the PDF with poppler (pdftotext, pdftoppm) and drive the web view with chromedriver.
   command -v chromium >/dev/null || missing+=(chromium)
@@ -164,7 +199,9 @@ versions() {
 }
 
 case "${1:-all}" in
-  all) apt_packages; etcd; helm; kubeconform; kube_apiserver; kubectl ;;
+  all) apt_packages; etcd; helm; kubeconform; kube_apiserver; kubectl; harnesses ;;
+  harnesses) harnesses ;;
+  harness-path) harness_path "${2:?usage: $0 harness-path NAME}"; exit 0 ;;
   apt) apt_packages ;;
   kube-apiserver) kube_apiserver ;;
   kubectl) kubectl ;;
@@ -172,6 +209,6 @@ case "${1:-all}" in
   helm) helm ;;
   kubeconform) kubeconform ;;
   versions) versions ;;
-  *) echo "usage: $0 [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|versions]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|harnesses|versions|harness-path NAME]" >&2; exit 2 ;;
 esac
 echo "$BIN_DIR"

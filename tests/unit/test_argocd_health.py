@@ -1,9 +1,13 @@
-"""The Argo CD health checks in examples/argocd/health/, run by a real Lua interpreter.
+"""The Argo CD health checks in examples/argocd/, run the way Argo CD runs them.
 
-Argo CD runs health scripts with gopher-lua, a Lua 5.1 implementation, with the live
-object in the global ``obj``; Debian's ``lua5.1`` is the closest interpreter we can
-run. Each case is a realistic object and the complete (status, message) Argo CD
-would show.
+Argo CD runs a custom health script with gopher-lua, with the live object in the global
+``obj`` and only the base, table, package and a reduced os library, unless argocd-cm
+sets ``resource.customizations.useOpenLibs.<group>_<kind>``. The harness in
+hack/harness/argocd-lua (built by ``hack/tools.sh``) sets up gopher-lua, at the version
+Argo CD pins, as Argo CD's util/lua does and reads the shipped argocd-cm.yaml as Argo
+CD's settings do: it is the authority here. (Debian's lua5.1, which these tests used
+before, opens every library and passed scripts that show Unknown in Argo CD.) Each case
+is a realistic object and the complete (status, message) Argo CD would show.
 """
 
 from __future__ import annotations
@@ -17,52 +21,44 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.helm import REPO_ROOT, require_tool
+from tests.support.harness import require_harness
+from tests.support.helm import REPO_ROOT
 
 pytestmark = pytest.mark.unit
 
 ARGOCD_DIR = REPO_ROOT / "examples" / "argocd"
+ARGOCD_CM = ARGOCD_DIR / "argocd-cm.yaml"
 SCRIPTS = {
     "KeyResult": ARGOCD_DIR / "health" / "okr.dev_KeyResult.lua",
     "Objective": ARGOCD_DIR / "health" / "okr.dev_Objective.lua",
 }
 
 
-def lua_literal(value: Any) -> str:
-    """A Lua table constructor for JSON-like data (None becomes an absent key)."""
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(float(value))  # JSON numbers reach gopher-lua as float64
-    if isinstance(value, str):
-        return json.dumps(value)  # JSON string escapes are valid Lua escapes for this data
-    if isinstance(value, list):
-        return "{" + ", ".join(lua_literal(item) for item in value) + "}"
-    if isinstance(value, dict):
-        fields = (
-            f"[{json.dumps(k)}] = {lua_literal(v)}" for k, v in value.items() if v is not None
-        )
-        return "{" + ", ".join(fields) + "}"
-    raise TypeError(f"no Lua literal for {value!r}")
+@pytest.fixture(scope="module")
+def harness() -> Path:
+    return require_harness("argocd-lua")
 
 
-def run_health(kind: str, obj: dict[str, Any], tmp_path: Path) -> tuple[str, str]:
-    lua = require_tool("lua5.1")
-    runner = tmp_path / "runner.lua"
-    runner.write_text(
-        f"obj = {lua_literal(obj)}\n"
-        f"local hs = dofile({json.dumps(str(SCRIPTS[kind]))})\n"
-        'io.write(hs.status, "\\n", hs.message, "\\n")\n',
-        encoding="utf-8",
-    )
+def argo_health(harness: Path, configmap: Path, *objs: dict[str, Any]) -> list[dict[str, str]]:
+    """What Argo CD shows for each object under ``configmap``: {status, message[, error]}."""
     done = subprocess.run(
-        [str(lua), str(runner)], capture_output=True, text=True, timeout=30, check=False
+        [str(harness), "--configmap", str(configmap)],
+        input="".join(json.dumps(obj) + "\n" for obj in objs),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
-    status, message = done.stdout.rstrip("\n").split("\n")
-    return status, message
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def configmap_with(tmp_path: Path, data: dict[str, str]) -> Path:
+    path = tmp_path / "argocd-cm.yaml"
+    path.write_text(
+        yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "data": data}), encoding="utf-8"
+    )
+    return path
 
 
 NOW = "2026-11-23T10:00:00Z"
@@ -329,12 +325,52 @@ def test_case_table_should_cover_every_rule() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_health_check_should_report(case: Case, tmp_path: Path) -> None:
-    assert run_health(case.kind, case.obj, tmp_path) == (case.status, case.message)
+def test_health_check_should_report_in_argo_cd_with_the_shipped_configmap(
+    case: Case, harness: Path
+) -> None:
+    assert argo_health(harness, ARGOCD_CM, case.obj) == [
+        {"status": case.status, "message": case.message}
+    ]
 
 
-def test_argocd_cm_snippet_should_embed_the_scripts_verbatim() -> None:
-    cm = yaml.safe_load((ARGOCD_DIR / "argocd-cm.yaml").read_text(encoding="utf-8"))
+def test_health_checks_should_not_depend_on_use_open_libs(harness: Path, tmp_path: Path) -> None:
+    cm = yaml.safe_load(ARGOCD_CM.read_text(encoding="utf-8"))
+    open_libs = configmap_with(
+        tmp_path,
+        {
+            **cm["data"],
+            "resource.customizations.useOpenLibs.okr.dev_KeyResult": "true",
+            "resource.customizations.useOpenLibs.okr.dev_Objective": "true",
+        },
+    )
+    expected = [{"status": case.status, "message": case.message} for case in CASES]
+    assert argo_health(harness, open_libs, *(case.obj for case in CASES)) == expected
+
+
+# The percent formatting the scripts had until they ran here: Debian's lua5.1 ran it,
+# Argo CD showed every evaluated object as Unknown with this error.
+OLD_PERCENT = 'return {status = "Healthy", message = string.format("%d%%", math.floor(45.6 + 0.5))}'
+
+
+def test_harness_should_run_scripts_without_string_and_math_unless_use_open_libs(
+    harness: Path, tmp_path: Path
+) -> None:
+    kr = key_result()
+    health_key = "resource.customizations.health.okr.dev_KeyResult"
+    closed = configmap_with(tmp_path, {health_key: OLD_PERCENT})
+    error = "<string>:1: attempt to index a non-table object(nil) with key 'format'"
+    assert argo_health(harness, closed, kr) == [
+        {"status": "Unknown", "message": error, "error": error}
+    ]
+    opened = configmap_with(
+        tmp_path,
+        {health_key: OLD_PERCENT, "resource.customizations.useOpenLibs.okr.dev_KeyResult": "true"},
+    )
+    assert argo_health(harness, opened, kr) == [{"status": "Healthy", "message": "46%"}]
+
+
+def test_argocd_cm_snippet_should_embed_the_scripts_verbatim_and_nothing_else() -> None:
+    cm = yaml.safe_load(ARGOCD_CM.read_text(encoding="utf-8"))
     assert cm["data"] == {
         f"resource.customizations.health.okr.dev_{kind}": path.read_text(encoding="utf-8")
         for kind, path in SCRIPTS.items()

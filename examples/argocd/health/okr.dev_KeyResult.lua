@@ -1,5 +1,7 @@
 -- Argo CD health check for okr.dev KeyResult (resource.customizations.health.okr.dev_KeyResult).
--- Argo CD runs it with gopher-lua (Lua 5.1) and the live object in `obj`.
+-- Argo CD runs it with gopher-lua (Lua 5.1) and the live object in `obj`, with only the
+-- base and table libraries unless argocd-cm sets useOpenLibs for the kind: so no
+-- string.* or math.*, and the check works whatever that key says.
 --
 -- Health here means "is the operator able to measure this key result", not "is the
 -- key result on track": AtRisk and OffTrack stay Healthy (with the health in the
@@ -11,7 +13,8 @@ local function percent(ratio)
   if ratio == nil then
     return "unknown"
   end
-  return string.format("%d%%", math.floor(ratio * 100 + 0.5))
+  local scaled = ratio * 100 + 0.5
+  return tostring(scaled - scaled % 1) .. "%" -- x - x % 1 is math.floor(x)
 end
 
 local function condition(status, type)

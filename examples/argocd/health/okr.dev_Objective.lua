@@ -1,5 +1,7 @@
 -- Argo CD health check for okr.dev Objective (resource.customizations.health.okr.dev_Objective).
--- Argo CD runs it with gopher-lua (Lua 5.1) and the live object in `obj`.
+-- Argo CD runs it with gopher-lua (Lua 5.1) and the live object in `obj`, with only the
+-- base and table libraries unless argocd-cm sets useOpenLibs for the kind: so no
+-- string.* or math.*, and the check works whatever that key says.
 --
 -- Same rules as the KeyResult check: Degraded only when the operator cannot evaluate
 -- the objective (Ready=False: a missing parent, a parentRef cycle); AtRisk and
@@ -9,7 +11,8 @@ local function percent(ratio)
   if ratio == nil then
     return "unknown"
   end
-  return string.format("%d%%", math.floor(ratio * 100 + 0.5))
+  local scaled = ratio * 100 + 0.5
+  return tostring(scaled - scaled % 1) .. "%" -- x - x % 1 is math.floor(x)
 end
 
 local function condition(status, type)
