@@ -24,6 +24,7 @@ import pytest
 from tests.e2e import history
 from tests.e2e.conftest import OPERATOR_NAMESPACE
 from tests.e2e.test_key_results import evaluated, key_result, objective, series
+from tests.support.fake_upstream import FakeUpstream, fake_upstream
 from tests.support.processes import free_port, tool
 from tests.support.prometheus import RETENTION, backfill
 from tests.support.runner import Kube, RunningOperator, condition
@@ -174,3 +175,55 @@ def test_a_cluster_source_reads_secrets_from_the_operator_namespace(
         "KeyResult", ns, "kr", evaluated, what="a health", log=operator.log_tail()
     )
     assert (status["value"], status["health"]) == (160.0, "OnTrack")
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeUpstream]:
+    """Misbehaving upstreams on loopback (a real Prometheus never echoes headers)."""
+    with fake_upstream() as running:
+        yield running
+
+
+def query_failed(status: dict[str, Any]) -> bool:
+    """True once Ready says QueryFailed."""
+    return condition(status, "Ready").get("reason") == "QueryFailed"
+
+
+def test_an_upstream_echoing_credentials_leaks_none_of_them(
+    kube: Kube, ns: str, upstream: FakeUpstream, operator: RunningOperator
+) -> None:
+    token, tenant = "e2e-token-9c41d7", "e2e-tenant-5b2e"
+    kube.create(objective(ns))
+    kube.create(secret(ns, "token", {"token": token}))
+    kube.create(secret(ns, "auth", {"username": USER, "password": PASSWORD}))
+    sources = {
+        "bearer": {"bearerTokenSecretRef": {"name": "token", "key": "token"}},
+        "basic": {"basicAuthSecretRef": {"name": "auth"}},
+    }
+    for name, auth in sources.items():
+        for mode in ("echo401", "echojson"):
+            kube.create(source(ns, f"{name}-{mode}", upstream.url(mode), **auth,
+                               headers={"X-Scope-OrgID": tenant}))  # fmt: skip
+            ref = {"kind": "PrometheusSource", "name": f"{name}-{mode}"}
+            kube.create(key_result(ns, f"{name}-{mode}", "up", 1, baseline=0, sourceRef=ref))
+    names = [f"{name}-{mode}" for name in sources for mode in ("echo401", "echojson")]
+    statuses = {
+        name: kube.wait_status(
+            "KeyResult", ns, name, query_failed, what="QueryFailed", log=operator.log_tail()
+        )
+        for name in names
+    }
+    for name, status in statuses.items():
+        message = condition(status, "Ready")["message"]
+        assert "HTTP 401" in message or "auth: denied" in message, (name, message)
+        assert "***" in message, (name, message)  # the echo arrived, masked
+    pair = f"{USER}:{PASSWORD}".encode()
+    credentials = [token, tenant, PASSWORD, base64.b64encode(pair).decode(),
+                   base64.b64encode(pair).decode().rstrip("=")]  # fmt: skip
+    everything = json.dumps([kube.get("KeyResult", ns, n) for n in names])
+    everything += json.dumps([e.message for n in names for e in kube.events(ns, n)])
+    everything += operator.log_path.read_text(errors="replace")
+    assert upstream.count("echo401") > 0
+    assert upstream.count("echojson") > 0
+    for credential in credentials:
+        assert credential not in everything, credential

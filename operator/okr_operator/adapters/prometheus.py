@@ -28,17 +28,21 @@ from prometheus_api_client import PrometheusConnect
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+from okr_operator.adapters.redaction import Redactor, redact_userinfo
+
 _MAX_ERROR_BODY = 300
 
 
 def redact(text: str) -> str:
     """Remove ``user:password@`` from any URL in ``text``."""
-    return _USERINFO.sub("***@", text)
+    return redact_userinfo(text)
 
 
 def error_envelope(error_type: str, message: str) -> dict[str, Any]:
-    """Shape a transport failure like a Prometheus error response."""
+    """Shape a transport failure like a Prometheus error response.
+
+    ``message`` must already be redacted against the source's credentials.
+    """
     return {"status": "error", "errorType": error_type, "error": redact(message)}
 
 
@@ -57,6 +61,10 @@ class Connection:
         # Keeps header values and passwords out of logs and tracebacks.
         return f"Connection(url={redact(self.url)!r}, timeout={self.timeout})"
 
+    def redactor(self) -> Redactor:
+        """Masks every credential of this connection in text from its upstream."""
+        return Redactor.for_credentials(headers=self.headers, basic_auth=self.basic_auth)
+
 
 class PrometheusQuerier:
     """A ``services.ports.Querier`` for one endpoint."""
@@ -64,6 +72,7 @@ class PrometheusQuerier:
     def __init__(self, connection: Connection, *, executor: ThreadPoolExecutor) -> None:
         self._connection = connection
         self._executor = executor
+        self._redactor = connection.redactor()
         url = connection.url.rstrip("/")
         session = requests.Session()
         if connection.insecure_skip_verify:
@@ -133,24 +142,31 @@ class PrometheusQuerier:
                 verify=session.verify,
             )
         except requests.exceptions.SSLError as err:
-            return error_envelope("tls", f"TLS with {self.url} failed: {_tls_reason(err)}")
+            reason = self._redactor.text(_tls_reason(err))
+            return error_envelope("tls", f"TLS with {self.url} failed: {reason}")
         except requests.Timeout:
             return error_envelope("timeout", f"no answer from {self.url} within {timeout:g}s")
         except requests.ConnectionError as err:
-            return error_envelope("unreachable", f"cannot reach {self.url}: {_root_cause(err)}")
+            reason = self._redactor.text(_root_cause(err))
+            return error_envelope("unreachable", f"cannot reach {self.url}: {reason}")
         except requests.RequestException as err:
-            return error_envelope("request_failed", f"request to {self.url} failed: {err}")
-        return _envelope_from(response, self.url)
+            reason = self._redactor.text(str(err))[:_MAX_ERROR_BODY]
+            return error_envelope("request_failed", f"request to {self.url} failed: {reason}")
+        return _envelope_from(response, self.url, self._redactor)
 
 
-def _envelope_from(response: requests.Response, url: str) -> Mapping[str, Any]:
+def _envelope_from(response: requests.Response, url: str, redactor: Redactor) -> Mapping[str, Any]:
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict) and body.get("status") in ("success", "error"):
-        return body
-    text = response.text.strip().replace("\n", " ")[:_MAX_ERROR_BODY]
+        # Prometheus's own error text and warnings reach status: an auth proxy
+        # answering in Prometheus's shape may quote the request in them too.
+        redacted: Mapping[str, Any] = redactor.value(body)
+        return redacted
+    # Redact the whole body before cutting it: a cut could split a token.
+    text = redactor.text(response.text).strip().replace("\n", " ")[:_MAX_ERROR_BODY]
     return error_envelope(
         f"http_{response.status_code}",
         f"{url} answered HTTP {response.status_code}" + (f": {text}" if text else ""),
