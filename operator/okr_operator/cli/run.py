@@ -10,11 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import kopf
-from prometheus_client import start_http_server
 
 from okr_operator import logs
 from okr_operator.adapters.kube import KubeApi, load_api_client
-from okr_operator.adapters.metrics import OkrMetrics
+from okr_operator.adapters.metrics import MetricsServer, OkrMetrics, optional_families
 from okr_operator.adapters.sources import SourceResolver
 from okr_operator.cli.common import Commands
 from okr_operator.domain.durations import parse_duration
@@ -35,6 +34,15 @@ def _duration(text: str) -> timedelta:
         return parse_duration(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _families(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    try:
+        optional_families(names)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return names
 
 
 def register(commands: Commands) -> None:
@@ -71,6 +79,14 @@ def register(commands: Commands) -> None:
         type=int,
         default=int(os.environ.get("OKR_METRICS_PORT", "8080")),
         help="port of /metrics (env OKR_METRICS_PORT, default 8080)",
+    )
+    run.add_argument(
+        "--disable-metric",
+        type=_families,
+        action="extend",
+        default=[],
+        metavar="FAMILY[,FAMILY...]",
+        help="leave this okr_key_result_* family out of /metrics (repeatable; default: all on)",
     )
     run.add_argument(
         "--liveness-port", type=int, default=8081, help="port of /healthz (default 8081)"
@@ -119,8 +135,10 @@ async def _run(args: argparse.Namespace) -> None:
         operator_namespace=args.operator_namespace,
         executor=queries,
     )
-    metrics = OkrMetrics()
-    start_http_server(args.metrics_port, addr=args.bind_address, registry=metrics.registry)
+    metrics = OkrMetrics(disabled=args.disable_metric)
+    server = MetricsServer(metrics.exposition, address=args.bind_address, port=args.metrics_port)
+    server.start()
+    loop_lag = asyncio.create_task(metrics.watch_event_loop(), name="okr-loop-lag")
     engine = Engine(
         resolver=sources,
         writer=kube,
@@ -142,5 +160,7 @@ async def _run(args: argparse.Namespace) -> None:
         )
     finally:
         evaluations.cancel()
+        loop_lag.cancel()
+        server.close()
         queries.shutdown(wait=False, cancel_futures=True)
         api_calls.shutdown(wait=False, cancel_futures=True)
