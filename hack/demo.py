@@ -26,8 +26,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from demo_model import EPOCH
 from history import END_MARGIN, STEP, write_history
+from okr_operator.cli.views import key_of, render_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 # The OKRs are the top-level files of examples/, so a plain (non-recursive)
@@ -49,171 +50,6 @@ REFRESH_SECONDS = 30.0
 
 class DemoError(RuntimeError):
     """A step of the demo failed; the message says which and why."""
-
-
-# --------------------------------------------------------------------------- the tree
-
-HEALTH_COLOURS = {
-    "Achieved": "\033[1;32m",
-    "OnTrack": "\033[32m",
-    "AtRisk": "\033[33m",
-    "OffTrack": "\033[31m",
-    "Missed": "\033[1;31m",
-    "Unknown": "\033[35m",
-    "Pending": "\033[2m",
-}
-RESET = "\033[0m"
-
-
-@dataclass
-class _Node:
-    label: str
-    value: str
-    progress: str
-    expected: str
-    health: str
-    children: list[_Node] = field(default_factory=list)
-
-
-def _percent(value: Any) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return f"{round(value * 100):d}%"
-    return "-"
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return f"{value:.4g}"
-    return "-"
-
-
-def _ref(obj: Mapping[str, Any]) -> tuple[str, str]:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("namespace", "")), str(meta.get("name", ""))
-
-
-def _key_result_node(kr: Mapping[str, Any]) -> _Node:
-    spec = kr.get("spec") or {}
-    status = kr.get("status") or {}
-    unit = str(spec.get("unit", ""))
-    value = _number(status.get("value"))
-    target = _number(spec.get("target"))
-    text = f"{value} / {target}" + (f" {unit}" if unit else "")
-    return _Node(
-        label=_ref(kr)[1],
-        value=text,
-        progress=_percent(status.get("progress")),
-        expected=_percent(status.get("expectedProgress")),
-        health=str(status.get("health") or "-"),
-    )
-
-
-def _objective_node(obj: Mapping[str, Any]) -> _Node:
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    namespace, name = _ref(obj)
-    return _Node(
-        label=f"{spec.get('title') or name} [{namespace}]",
-        value="",
-        progress=_percent(status.get("progress")),
-        expected=_percent(status.get("expectedProgress")),
-        health=str(status.get("health") or "-"),
-    )
-
-
-def _parent_of(obj: Mapping[str, Any]) -> tuple[str, str] | None:
-    parent = (obj.get("spec") or {}).get("parentRef")
-    if not parent:
-        return None
-    return str(parent.get("namespace") or _ref(obj)[0]), str(parent.get("name", ""))
-
-
-def _build(
-    objectives: Sequence[Mapping[str, Any]], key_results: Sequence[Mapping[str, Any]]
-) -> list[_Node]:
-    by_ref = {_ref(obj): obj for obj in objectives}
-    children: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    roots: list[tuple[str, str]] = []
-    for ref, obj in sorted(by_ref.items()):
-        parent = _parent_of(obj)
-        if parent is None or parent not in by_ref:
-            roots.append(ref)
-        else:
-            children.setdefault(parent, []).append(ref)
-    krs: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-    for kr in sorted(key_results, key=_ref):
-        namespace = _ref(kr)[0]
-        objective = str(((kr.get("spec") or {}).get("objectiveRef") or {}).get("name", ""))
-        krs.setdefault((namespace, objective), []).append(kr)
-
-    placed: set[tuple[str, str]] = set()
-
-    def node(ref: tuple[str, str]) -> _Node:
-        placed.add(ref)
-        result = _objective_node(by_ref[ref])
-        result.children.extend(_key_result_node(kr) for kr in krs.get(ref, []))
-        # A cycle of parentRefs has no root: the loop below shows it once.
-        result.children.extend(
-            node(child) for child in children.get(ref, []) if child not in placed
-        )
-        return result
-
-    tree: list[_Node] = []
-    for ref in roots:
-        root = node(ref)
-        missing_parent = _parent_of(by_ref[ref])
-        if missing_parent is not None:
-            root.label += f" (parent {'/'.join(missing_parent)} not found)"
-        tree.append(root)
-    tree.extend(node(ref) for ref in sorted(by_ref) if ref not in placed)
-    orphans = [kr for ref, group in sorted(krs.items()) if ref not in by_ref for kr in group]
-    if orphans:
-        missing = _Node("(key results whose objective does not exist)", "", "", "", "")
-        missing.children.extend(_key_result_node(kr) for kr in orphans)
-        tree.append(missing)
-    return tree
-
-
-def _flatten(nodes: Sequence[_Node], prefix: str = "") -> list[tuple[str, _Node]]:
-    rows: list[tuple[str, _Node]] = []
-    for index, child in enumerate(nodes):
-        last = index == len(nodes) - 1
-        rows.append((prefix + ("└─ " if last else "├─ "), child))
-        rows.extend(_flatten(child.children, prefix + ("   " if last else "│  ")))
-    return rows
-
-
-def render_tree(
-    objectives: list[dict[str, Any]], key_results: list[dict[str, Any]], *, color: bool = False
-) -> str:
-    """The alignment map as an indented table: objectives, their key results, child objectives.
-
-    Pure: takes the objects as ``kubectl get -o json`` returns them (items).
-    Roots are objectives without a parentRef (or whose parent does not exist).
-    With ``color``, health is wrapped in ANSI colours (columns stay aligned).
-    """
-    rows: list[tuple[str, _Node]] = []
-    for root in _build(objectives, key_results):
-        rows.append(("", root))
-        rows.extend(_flatten(root.children))
-    header = ("OBJECTIVE / KEY RESULT", "VALUE / TARGET", "PROGRESS", "EXPECTED", "HEALTH")
-    labels = [prefix + node.label for prefix, node in rows]
-    label_width = max([len(header[0]), *map(len, labels)])
-    value_width = max([len(header[1]), *(len(node.value) for _, node in rows)])
-    lines = [
-        f"{header[0]:<{label_width}}  {header[1]:<{value_width}}  "
-        f"{header[2]:>8}  {header[3]:>8}  {header[4]}"
-    ]
-    for label, (_, node) in zip(labels, rows, strict=True):
-        health = node.health
-        if color and health in HEALTH_COLOURS:
-            health = f"{HEALTH_COLOURS[health]}{health}{RESET}"
-        line = (
-            f"{label:<{label_width}}  {node.value:<{value_width}}  "
-            f"{node.progress:>8}  {node.expected:>8}  {health}"
-        )
-        lines.append(line.rstrip())
-    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- processes
@@ -350,7 +186,7 @@ class Demo:
         def all_have_health() -> bool:
             objectives, key_results = self._objects()
             missing[:] = [
-                f"{obj['kind']} {'/'.join(_ref(obj))}"
+                f"{obj['kind']} {'/'.join(key_of(obj))}"
                 for obj in [*objectives, *key_results]
                 if not (obj.get("status") or {}).get("health")
             ]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from okr_operator.cli import main
+
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +55,29 @@ def test_run_refuses_to_guess_the_namespaces() -> None:
     result = okr("run")
     assert result.returncode == 1
     assert "-A/--all-namespaces or --namespace NS" in result.stderr
+
+
+def test_every_command_has_readable_help(capsys: pytest.CaptureFixture[str]) -> None:
+    # In-process: one interpreter start per command would cost seconds each.
+    def help_of(*args: str) -> str:
+        with pytest.raises(SystemExit) as exited:
+            main([*args, "--help"])
+        assert exited.value.code == 0
+        return capsys.readouterr().out
+
+    top = help_of()
+    assert "OKRs as Kubernetes resources, measured by Prometheus." in top
+    assert "composition root" not in top  # the package docstring is for developers
+    for command in ["run", "validate", "tree", "get"]:
+        assert command in top
+        text = help_of(command)
+        assert text.startswith(f"usage: okr {command} "), text
+        assert "\n\noptions:\n" in text  # described, not only a usage line
+        assert len(text.split("\n\n")[1]) > 40, text
+
+
+def test_installed_as_kubectl_okr_it_names_itself_so() -> None:
+    script = Path(sys.executable).parent / "kubectl-okr"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: kubectl okr ")
