@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The local test bench: etcd, kube-apiserver, Prometheus and Alertmanager on 127.0.0.1.
+"""The test bench on 127.0.0.1: etcd, kube-apiserver, Prometheus, Alertmanager, VictoriaMetrics.
 
     hack/testenv.py up [--owned-by-make-test] [--fresh]
     hack/testenv.py down [--if-owned-by-make-test]
@@ -10,7 +10,8 @@ Everything lives in ``.testenv/`` of this clone: recorded ports and pids
 (``state.json``), certificates, data, logs, the admin kubeconfig and ``env.sh``.
 Ports are picked free at the first start and kept, so two clones of the
 repository run two benches side by side. The tools come from ``hack/tools.sh``
-(its bin directory) and from Debian (prometheus, promtool, alertmanager).
+(its bin directory) and from Debian (prometheus, promtool, alertmanager,
+victoria-metrics).
 
 Only the standard library and ``cryptography`` are used, so this runs before the
 project itself is importable.
@@ -46,7 +47,13 @@ REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"  # a flag value only: nothing routes there
 # Generous because the machines are 2 shared cores; a healthy cold start takes seconds.
-READY_TIMEOUT_S = {"etcd": 60.0, "alertmanager": 60.0, "prometheus": 90.0, "kube-apiserver": 180.0}
+READY_TIMEOUT_S = {
+    "etcd": 60.0,
+    "alertmanager": 60.0,
+    "victoriametrics": 60.0,
+    "prometheus": 90.0,
+    "kube-apiserver": 180.0,
+}
 STOP_TIMEOUT_S = 15.0
 START_ATTEMPTS = 3  # a port picked free can be taken by someone else before we bind it
 LOG_TAIL_LINES = 25
@@ -121,6 +128,10 @@ class Layout:
     def alertmanager(self) -> Path:
         return self.root / "alertmanager"
 
+    @property
+    def victoriametrics_data(self) -> Path:
+        return self.root / "victoriametrics"
+
     def log(self, component: str) -> Path:
         return self.logs / f"{component}.log"
 
@@ -176,6 +187,7 @@ class State:
             "apiserver_url": f"https://{LOOPBACK}:{self.ports.get('kube-apiserver', 0)}",
             "prometheus_url": f"http://{LOOPBACK}:{self.ports.get('prometheus', 0)}",
             "alertmanager_url": f"http://{LOOPBACK}:{self.ports.get('alertmanager', 0)}",
+            "victoriametrics_url": f"http://{LOOPBACK}:{self.ports.get('victoriametrics', 0)}",
         }
         doc = {
             "ports": self.ports,
@@ -474,6 +486,21 @@ def alertmanager_argv(layout: Layout, ports: dict[str, int]) -> list[str]:
     ]
 
 
+def victoriametrics_argv(layout: Layout, ports: dict[str, int]) -> list[str]:
+    return [
+        tool("victoria-metrics"),
+        f"-httpListenAddr={LOOPBACK}:{ports['victoriametrics']}",
+        f"-storageDataPath={layout.victoriametrics_data}",
+        # Tests backfill weeks of history through the import API: the default
+        # retention (one month) would drop it.
+        "-retentionPeriod=100y",
+        # Like the e2e Prometheus's --query.lookback-delta=3h: backfilled hourly
+        # samples end up to 90 minutes before "now", beyond the default lookback.
+        "-search.maxStalenessInterval=3h",
+        "-loggerLevel=WARN",
+    ]
+
+
 COMPONENTS: dict[str, Component] = {
     c.name: c
     for c in (
@@ -490,6 +517,12 @@ COMPONENTS: dict[str, Component] = {
             lambda _l, p: http_ok(f"http://{LOOPBACK}:{p['alertmanager']}/-/ready"),
             alertmanager_prepare,
         ),
+        Component(
+            "victoriametrics",
+            ("victoriametrics",),
+            victoriametrics_argv,
+            lambda _l, p: http_ok(f"http://{LOOPBACK}:{p['victoriametrics']}/health", expect=b"OK"),
+        ),
         Component("kube-apiserver", ("kube-apiserver",), apiserver_argv, apiserver_ready),
         Component(
             "prometheus",
@@ -502,7 +535,10 @@ COMPONENTS: dict[str, Component] = {
 }
 # Started phase by phase: kube-apiserver needs etcd, Prometheus's config
 # names Alertmanager's port (which a failed bind may still change).
-PHASES: tuple[tuple[str, ...], ...] = (("etcd", "alertmanager"), ("kube-apiserver", "prometheus"))
+PHASES: tuple[tuple[str, ...], ...] = (
+    ("etcd", "alertmanager", "victoriametrics"),
+    ("kube-apiserver", "prometheus"),
+)
 ORDER = tuple(name for phase in PHASES for name in phase)
 ALL_PORT_KEYS = tuple(key for c in COMPONENTS.values() for key in c.ports)
 
@@ -605,6 +641,7 @@ def write_env_sh(layout: Layout, state: State) -> None:
         f"export KUBECACHEDIR={q(str(layout.kubecache))}",
         f"export PROMETHEUS_URL=http://{LOOPBACK}:{state.ports['prometheus']}",
         f"export ALERTMANAGER_URL=http://{LOOPBACK}:{state.ports['alertmanager']}",
+        f"export VICTORIAMETRICS_URL=http://{LOOPBACK}:{state.ports['victoriametrics']}",
         f'export PATH={q(str(bin_dir()))}:"$PATH"',
     ]
     layout.env_sh.write_text("\n".join(lines) + "\n")
@@ -618,6 +655,7 @@ def wipe_data(layout: Layout) -> None:
         layout.prometheus / "targets",
         layout.prometheus / "rules",
         layout.alertmanager / "data",
+        layout.victoriametrics_data,
         layout.kubecache,
     ):
         shutil.rmtree(path, ignore_errors=True)

@@ -165,7 +165,7 @@ harnesses() {
 }
 
 # Debian packages: Prometheus 2.42 with promtool, Alertmanager 0.25 with amtool, Chromium,
-# chromedriver and poppler for the reports.
+# chromedriver and poppler for the reports, VictoriaMetrics 1.79.
 apt_packages() {
   local missing=()
   command -v prometheus >/dev/null || missing+=(prometheus)
@@ -178,6 +178,8 @@ apt_packages() {
   # Without recommends Chromium brings no fonts; a scorecard needs readable ones.
   [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
   [ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || missing+=(fonts-liberation)
+  # VictoriaMetrics 1.79: the MetricsQL backend of the query-language e2e tests.
+  command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
   command -v go >/dev/null || { log "go (1.26 or newer) is required on PATH or in /usr/local/go"; exit 1; }
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
@@ -187,7 +189,7 @@ apt_packages() {
   # keeps them stopped, we start our own copies on loopback.
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -o DPkg::Lock::Timeout=300 -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   $sudo rm -f /usr/sbin/policy-rc.d
 }
 

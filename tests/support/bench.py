@@ -59,6 +59,7 @@ class Bench:
     apiserver_url: str
     prometheus_url: str
     alertmanager_url: str
+    victoriametrics_url: str
     bin_dir: Path
 
     @classmethod
@@ -74,6 +75,7 @@ class Bench:
             apiserver_url=raw["apiserver_url"],
             prometheus_url=raw["prometheus_url"],
             alertmanager_url=raw["alertmanager_url"],
+            victoriametrics_url=raw["victoriametrics_url"],
             bin_dir=Path(raw["bin_dir"]),
         )
 
@@ -126,6 +128,9 @@ class Bench:
         ):
             if not http_ready(f"{url}/-/ready"):
                 problems.append(f"{name} {url}/-/ready does not answer 200")
+        vm_health = f"{self.victoriametrics_url}/health"
+        if not http_ready(vm_health):
+            problems.append(f"victoriametrics {vm_health} does not answer 200")
         return problems
 
     def kubectl(

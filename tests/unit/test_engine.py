@@ -22,6 +22,7 @@ from okr_operator.domain.model import (
     ObjectiveStatus,
     Period,
     Problem,
+    QueryLanguage,
     Ref,
     SourceRef,
 )
@@ -40,6 +41,8 @@ class Clock:
 
 
 class Querier:
+    language = QueryLanguage.PROMQL
+
     def __init__(self) -> None:
         self.calls: list[str] = []
 

@@ -29,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from okr_operator.adapters.redaction import Redactor, redact_userinfo
+from okr_operator.domain.model import QueryLanguage
 
 _MAX_ERROR_BODY = 300
 
@@ -69,8 +70,15 @@ class Connection:
 class PrometheusQuerier:
     """A ``services.ports.Querier`` for one endpoint."""
 
-    def __init__(self, connection: Connection, *, executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        executor: ThreadPoolExecutor,
+        language: QueryLanguage = QueryLanguage.PROMQL,
+    ) -> None:
         self._connection = connection
+        self._language = language
         self._executor = executor
         self._redactor = connection.redactor()
         url = connection.url.rstrip("/")
@@ -105,6 +113,11 @@ class PrometheusQuerier:
         size = max(10, executor._max_workers)
         session.mount(url, HTTPAdapter(max_retries=retry, pool_maxsize=size))
         self._url = url
+
+    @property
+    def language(self) -> QueryLanguage:
+        """The language the server speaks (spec.queryLanguage of the source)."""
+        return self._language
 
     @property
     def url(self) -> str:

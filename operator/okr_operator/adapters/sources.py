@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from okr_operator.adapters.kube import KubeApi, NotFoundError
 from okr_operator.adapters.prometheus import Connection, PrometheusQuerier
 from okr_operator.api.spec import PrometheusSourceSpec, SecretKeyRef
-from okr_operator.domain.model import Problem, Reason, SourceKind, SourceRef
+from okr_operator.domain.model import Problem, QueryLanguage, Reason, SourceKind, SourceRef
 
 
 class _MissingCredentialError(LookupError):
@@ -44,19 +44,34 @@ class SourceResolver:
         operator_namespace: str,
         executor: ThreadPoolExecutor,
         refresh_seconds: float = 300.0,
+        default_language: QueryLanguage = QueryLanguage.PROMQL,
     ) -> None:
         self._kube = kube
         self._operator_namespace = operator_namespace
         self._executor = executor
         self._refresh = refresh_seconds
         self._default = (
-            PrometheusQuerier(Connection(url=default_url), executor=executor)
+            PrometheusQuerier(
+                Connection(url=default_url), executor=executor, language=default_language
+            )
             if default_url
             else None
         )
         self._specs: dict[tuple[SourceKind, str, str], PrometheusSourceSpec] = {}
         self._cache: dict[tuple[SourceKind, str, str], _Cached] = {}
         self._ca_dir = tempfile.mkdtemp(prefix="okr-ca-")
+        self._default_language = default_language
+
+    def language(self, namespace: str, source: SourceRef | None) -> QueryLanguage | None:
+        """The query language of a key result's source (None: no such source known).
+
+        For the admission webhook, which checks a key result against its source's language.
+        """
+        if source is None:
+            return self._default_language
+        cluster = source.kind is SourceKind.CLUSTER_PROMETHEUS_SOURCE
+        spec = self._specs.get((source.kind, "" if cluster else namespace, source.name))
+        return spec.query_language if spec is not None else None
 
     def set_source(
         self, kind: SourceKind, namespace: str, name: str, spec: PrometheusSourceSpec
@@ -104,7 +119,9 @@ class SourceResolver:
             connection = await self._connection(spec, secrets_namespace, f"{source.kind} {where}")
         except (NotFoundError, _MissingCredentialError) as err:
             return Problem(Reason.REFERENCE_NOT_FOUND, str(err))
-        querier = PrometheusQuerier(connection, executor=self._executor)
+        querier = PrometheusQuerier(
+            connection, executor=self._executor, language=spec.query_language
+        )
         if cached is not None:
             cached.querier.close()
         self._cache[key] = _Cached(spec, querier, time.monotonic())

@@ -9,7 +9,8 @@ each other are below, each with a message that names the field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
@@ -37,6 +38,7 @@ from okr_operator.domain.model import (
     Lags,
     Objective,
     Period,
+    QueryLanguage,
     Ref,
     SourceKind,
     SourceRef,
@@ -103,6 +105,7 @@ class PrometheusSourceSpec:
     ca_secret: SecretKeyRef | None = None
     ca_config_map: SecretKeyRef | None = None
     insecure_skip_verify: bool = False
+    query_language: QueryLanguage = QueryLanguage.PROMQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +128,24 @@ class _Metadata:
 # --- public parsers ---------------------------------------------------------
 
 
-def parse_key_result(body: Mapping[str, Any]) -> KeyResult:
-    """The KeyResult in ``body`` (the whole object), defaulted; SpecError if unusable."""
+def parse_key_result(
+    body: Mapping[str, Any], *, query_language: QueryLanguage | None = None
+) -> KeyResult:
+    """The KeyResult in ``body`` (the whole object), defaulted; SpecError if unusable.
+
+    ``query_language`` is the language of the key result's source when the
+    caller knows it and must decide alone (``okr validate``, the webhook):
+    PromQL makes a query the local parser rejects a problem, MetricsQL leaves
+    the query to the server. None (the operator, which asks the server) never
+    refuses a query: the local verdict goes into ``KeyResult.query_error``
+    (``okr_operator.domain.query_check`` says what happens then).
+    """
     meta, problems = _metadata(body)
     wire = _shape(KeyResultSpecWire, body, problems)
+    query_error = local_query_error(wire.query) if wire is not None else None
     if wire is not None:
+        if query_error is not None and query_language is QueryLanguage.PROMQL:
+            problems.append(("spec.query", query_error))
         problems += _key_result_rules(wire)
     if wire is None or problems:
         raise SpecError(KEY_RESULT, meta.display(), problems)
@@ -158,6 +174,7 @@ def parse_key_result(body: Mapping[str, Any]) -> KeyResult:
         owner=wire.owner,
         unit=wire.unit,
         labels=meta.labels,
+        query_error=query_error,
     )
 
 
@@ -207,24 +224,29 @@ def parse_prometheus_source(body: Mapping[str, Any]) -> tuple[Ref, PrometheusSou
         ca_secret=_secret_key(wire.tls.ca_secret_ref),
         ca_config_map=_secret_key(wire.tls.ca_config_map_ref),
         insecure_skip_verify=wire.tls.insecure_skip_verify,
+        query_language=wire.query_language,
     )
 
 
 _PARSERS: Mapping[str, Callable[[Mapping[str, Any]], object]] = {
-    KEY_RESULT: parse_key_result,
     OBJECTIVE: parse_objective,
     PROMETHEUS_SOURCE: parse_prometheus_source,
     CLUSTER_PROMETHEUS_SOURCE: parse_prometheus_source,
 }
 
 
-def validate_document(doc: Mapping[str, Any]) -> list[str]:
+def validate_document(
+    doc: Mapping[str, Any], *, query_language: QueryLanguage = QueryLanguage.PROMQL
+) -> list[str]:
     """Problems of one YAML document, one line each; empty when valid or not ours.
 
     Documents of other API groups are none of our business and pass.
+    ``query_language`` is the language of a KeyResult's source (see
+    ``query_language_for``): a query the local PromQL parser rejects is a
+    problem only for PromQL; for MetricsQL the server decides.
     """
     api_version = doc.get("apiVersion")
-    if not isinstance(api_version, str) or api_version.partition("/")[0] != GROUP:
+    if not isinstance(api_version, str) or not _ours(doc):
         return []
     kind = doc.get("kind")
     meta, _ = _metadata(doc)
@@ -235,6 +257,8 @@ def validate_document(doc: Mapping[str, Any]) -> list[str]:
             f"{label}: apiVersion: unknown version {api_version!r}, expected {expected_version}"
         ]
     parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if kind == KEY_RESULT:
+        parser = functools.partial(parse_key_result, query_language=query_language)
     if parser is None:
         return [
             f"{label}: kind: unknown kind {kind!r} in {GROUP}, expected one of {', '.join(KINDS)}"
@@ -244,6 +268,67 @@ def validate_document(doc: Mapping[str, Any]) -> list[str]:
     except SpecError as error:
         return error.lines()
     return []
+
+
+def query_language_for(
+    key_result: Mapping[str, Any],
+    documents: Iterable[Mapping[str, Any]],
+    *,
+    default: QueryLanguage = QueryLanguage.PROMQL,
+) -> QueryLanguage:
+    """The query language of the source a KeyResult document queries, found in ``documents``.
+
+    ``spec.sourceRef`` naming a PrometheusSource (same namespace; a document
+    without a namespace matches any, as ``kubectl -n`` would apply both to one)
+    or a ClusterPrometheusSource among ``documents`` gives that source's
+    ``spec.queryLanguage`` (PromQL when unset). Without a sourceRef, or when the
+    source is not among ``documents`` (it lives in the cluster), ``default``:
+    the language of the operator's default source (``okr run --query-language``).
+    """
+    spec = key_result.get("spec")
+    ref = spec.get("sourceRef") if isinstance(spec, Mapping) else None
+    if not isinstance(ref, Mapping):
+        return default
+    namespace = _metadata(key_result)[0].namespace
+    for doc in documents:
+        if doc.get("kind") != ref.get("kind") or not _ours(doc):
+            continue
+        meta = _metadata(doc)[0]
+        same_place = (
+            doc.get("kind") == CLUSTER_PROMETHEUS_SOURCE
+            or not meta.namespace
+            or not namespace
+            or meta.namespace == namespace
+        )
+        if meta.name == ref.get("name") and same_place:
+            source_spec = doc.get("spec")
+            language = (
+                source_spec.get("queryLanguage") if isinstance(source_spec, Mapping) else None
+            )
+            try:
+                return QueryLanguage(language or QueryLanguage.PROMQL)
+            except ValueError:
+                return default  # the source's own validation reports the value
+    return default
+
+
+def _ours(doc: Mapping[str, Any]) -> bool:
+    api_version = doc.get("apiVersion")
+    return isinstance(api_version, str) and api_version.partition("/")[0] == GROUP
+
+
+def local_query_error(query: str) -> str | None:
+    """What the local PromQL parser finds wrong with ``query``; None when it parses.
+
+    The parser is promql-parser (PyPI 0.12, the Rust crate 0.11), which follows
+    Prometheus 3.x: it rejects some functions older servers have (holt_winters
+    before Prometheus 3.0) and accepts some they lack.
+    """
+    try:
+        promql_parser.parse(query.replace(ELAPSED_VARIABLE, _ELAPSED_PLACEHOLDER))
+    except ValueError as error:
+        return f"invalid PromQL: {error}"
+    return None
 
 
 # --- metadata ---------------------------------------------------------------
@@ -316,7 +401,6 @@ def _translate(detail: ErrorDetails) -> tuple[str, str]:
 
 def _key_result_rules(wire: KeyResultSpecWire) -> Problems:
     problems: Problems = []
-    problems += _query_rules(wire.query)
     problems += _direction_rules(wire)
     interval = parse_duration(wire.interval)
     if interval < MIN_INTERVAL:
@@ -332,14 +416,6 @@ def _key_result_rules(wire: KeyResultSpecWire) -> Problems:
             )
         )
     return problems
-
-
-def _query_rules(query: str) -> Problems:
-    try:
-        promql_parser.parse(query.replace(ELAPSED_VARIABLE, _ELAPSED_PLACEHOLDER))
-    except ValueError as error:
-        return [("spec.query", f"invalid PromQL: {error}")]
-    return []
 
 
 def _direction_rules(wire: KeyResultSpecWire) -> Problems:

@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from okr_operator.domain.durations import parse_duration
-from okr_operator.domain.model import Direction, OnEmpty, RollupMode, SourceKind
+from okr_operator.domain.model import Direction, OnEmpty, QueryLanguage, RollupMode, SourceKind
 
 
 def _timestamp_only(value: Any) -> Any:
@@ -182,6 +182,7 @@ class PrometheusSourceSpecWire(Wire):
     bearer_token_secret_ref: SecretKeyRefWire | None = None
     basic_auth_secret_ref: SecretRefWire | None = None
     tls: TlsWire = Field(default_factory=TlsWire)
+    query_language: QueryLanguage = QueryLanguage.PROMQL
 
     @field_validator("timeout")
     @classmethod

@@ -17,6 +17,7 @@ from okr_operator.adapters.metrics import MetricsServer, OkrMetrics, optional_fa
 from okr_operator.adapters.sources import SourceResolver
 from okr_operator.cli.common import Commands
 from okr_operator.domain.durations import parse_duration
+from okr_operator.domain.model import QueryLanguage
 from okr_operator.handlers.watches import build_registry
 from okr_operator.services.engine import Engine
 
@@ -67,6 +68,13 @@ def register(commands: Commands) -> None:
         "--prometheus-url",
         default=os.environ.get("OKR_PROMETHEUS_URL"),
         help="default Prometheus for key results without spec.sourceRef (env OKR_PROMETHEUS_URL)",
+    )
+    run.add_argument(
+        "--query-language",
+        type=QueryLanguage,
+        default=QueryLanguage.PROMQL,
+        choices=list(QueryLanguage),
+        help="language of the --prometheus-url server: PromQL (default) or MetricsQL",
     )
     run.add_argument(
         "--status-interval",
@@ -134,6 +142,7 @@ async def _run(args: argparse.Namespace) -> None:
         kube=kube,
         operator_namespace=args.operator_namespace,
         executor=queries,
+        default_language=args.query_language,
     )
     metrics = OkrMetrics(disabled=args.disable_metric)
     server = MetricsServer(metrics.exposition, address=args.bind_address, port=args.metrics_port)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from okr_operator.api.spec import validate_document
+from okr_operator.api.spec import query_language_for, validate_document
 from okr_operator.cli.common import Commands
 
 
@@ -41,7 +41,9 @@ def _validate(paths: Sequence[Path]) -> int:
         for doc in documents:
             if not isinstance(doc, dict):
                 continue
-            for problem in validate_document(doc):
+            for problem in validate_document(
+                doc, query_language=query_language_for(doc, documents)
+            ):
                 print(f"{file}: {problem}")
                 failures += 1
     print(f"{len(files)} files checked, {failures} problems")

@@ -33,6 +33,8 @@ from okr_operator.domain.model import (
 )
 from okr_operator.domain.periods import Phase, expected_progress, phase
 from okr_operator.domain.progress import infer_direction, progress
+from okr_operator.domain.promql_result import describe_warnings
+from okr_operator.domain.query_check import QueryCheck, apply_check
 
 _THRESHOLDS = (Direction.STAY_ABOVE, Direction.STAY_BELOW)
 # Problems that leave the evaluation itself sound: the query ran, it just had no
@@ -112,10 +114,32 @@ def next_status(
     observation: Observation | None,
     baseline: Observation | None,
     now: datetime,
+    query_check: QueryCheck | None = None,
 ) -> KeyResultStatus:
-    """The whole new status after carrying out ``plan``."""
+    """The whole new status after carrying out ``plan``.
+
+    ``query_check`` updates the QueryChecked condition (``domain.query_check``);
+    None leaves it as it was.
+    """
     if plan.action is Action.DONE:
         return previous
+    status = _next_status(
+        kr, period, previous, plan=plan, observation=observation, baseline=baseline, now=now
+    )
+    conditions = apply_check(status.conditions, query_check, now=now, generation=kr.generation)
+    return replace(status, conditions=conditions)
+
+
+def _next_status(
+    kr: KeyResult,
+    period: Period,
+    previous: KeyResultStatus,
+    *,
+    plan: Plan,
+    observation: Observation | None,
+    baseline: Observation | None,
+    now: datetime,
+) -> KeyResultStatus:
     at = plan.at or now
     effective_baseline, baseline_problem = _baseline(kr, period, previous, baseline)
     status = replace(
@@ -265,15 +289,17 @@ def _measured(
         # The value is real data worth showing; only the spec cannot grade it.
         return _failed(replace(status, progress=None), score, kr=kr, now=now)
     measured = _measurement(sample.value, at)
+    warned = f"; {describe_warnings(sample.warnings)}" if sample.warnings else ""
     ended = phase(period, at) is Phase.ENDED
     grade: float | None = None
     if ended:
         health, grade = final_health(score.progress), score.progress
-        ready = (ConditionStatus.TRUE, str(Reason.PERIOD_ENDED), _ended(period, score, measured))
+        ended_message = _ended(period, score, measured) + warned
+        ready = (ConditionStatus.TRUE, str(Reason.PERIOD_ENDED), ended_message)
     else:
         health = _running_health(score, kr=kr, expected=status.expected_progress or 0.0)
         suffix = "" if score.progress is not None else "; no baseline yet"
-        ready = (ConditionStatus.TRUE, str(Reason.EVALUATED), measured + suffix)
+        ready = (ConditionStatus.TRUE, str(Reason.EVALUATED), measured + suffix + warned)
     data = (ConditionStatus.TRUE, str(Reason.DATA_RECEIVED), measured)
     check_in = CheckIn(time=at, progress=score.progress, health=health, value=sample.value)
     return replace(

@@ -61,6 +61,13 @@ class SourceKind(StrEnum):
     CLUSTER_PROMETHEUS_SOURCE = "ClusterPrometheusSource"
 
 
+class QueryLanguage(StrEnum):
+    """The language a source's server speaks: it, not our local parser, decides."""
+
+    PROMQL = "PromQL"
+    METRICSQL = "MetricsQL"
+
+
 class Reason(StrEnum):
     """Condition reasons. They are API: alerts and dashboards match on them."""
 
@@ -76,6 +83,7 @@ class Reason(StrEnum):
     PERIOD_NOT_STARTED = "PeriodNotStarted"
     PERIOD_ENDED = "PeriodEnded"
     NO_MEMBERS = "NoMembers"
+    LOCAL_PARSER_DISAGREES = "LocalParserDisagrees"
 
 
 class ConditionType(StrEnum):
@@ -83,6 +91,7 @@ class ConditionType(StrEnum):
 
     READY = "Ready"
     DATA_AVAILABLE = "DataAvailable"
+    QUERY_CHECKED = "QueryChecked"
 
 
 class ConditionStatus(StrEnum):
@@ -144,7 +153,9 @@ class KeyResult:
 
     ``direction`` is None only when the user left both it and ``baseline`` out:
     it is then inferred once the baseline has been captured. ``period`` is None
-    when the key result inherits its objective's period.
+    when the key result inherits its objective's period. ``query_error`` is
+    what the local PromQL parser finds wrong with ``query`` (None: it parses);
+    it is advice only, the source's server decides (``domain.query_check``).
     """
 
     ref: Ref
@@ -164,6 +175,7 @@ class KeyResult:
     owner: str = ""
     unit: str = ""
     labels: Mapping[str, str] = field(default_factory=_frozen)
+    query_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,9 +196,10 @@ class Objective:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One usable number from a query."""
+    """One usable number from a query, with the server's ``warnings`` if it sent any."""
 
     value: float
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from okr_operator.domain.model import Observation, OnEmpty, Problem, Reason, Sample
 
 _SHOWN_SERIES = 3
+_SHOWN_WARNINGS = 3
+_MAX_WARNING = 300
 _ONE_NUMBER = "a query must yield a scalar or an instant vector with exactly one series"
 
 
@@ -27,11 +30,43 @@ class _MalformedError(Exception):
 
 
 def interpret(envelope: Mapping[str, Any], *, on_empty: OnEmpty) -> Observation:
-    """One usable number (Sample) or why there is none (Problem)."""
+    """One usable number (Sample) or why there is none (Problem).
+
+    The server's ``warnings`` ride along: on the Sample, or at the end of the
+    Problem's message (an empty Thanos partial response is NoData *because of*
+    the store that did not answer, so the warning belongs with it).
+    """
     try:
-        return _interpret(envelope, on_empty)
+        observation = _interpret(envelope, on_empty)
     except _MalformedError as error:
         return Problem(Reason.QUERY_FAILED, f"malformed response from Prometheus: {error}")
+    warnings = server_warnings(envelope)
+    if not warnings:
+        return observation
+    if isinstance(observation, Sample):
+        return replace(observation, warnings=warnings)
+    return replace(observation, message=f"{observation.message}; {describe_warnings(warnings)}")
+
+
+def server_warnings(envelope: Mapping[str, Any]) -> tuple[str, ...]:
+    """The response's ``warnings`` (Thanos partial responses, VictoriaMetrics notes).
+
+    In the server's order, duplicates dropped, each cut to a length a condition
+    message can carry.
+    """
+    raw = envelope.get("warnings")
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        return ()
+    texts = (" ".join(str(item).split()) for item in raw)
+    shortened = (t if len(t) <= _MAX_WARNING else t[: _MAX_WARNING - 3] + "..." for t in texts)
+    return tuple(dict.fromkeys(t for t in shortened if t))
+
+
+def describe_warnings(warnings: Sequence[str]) -> str:
+    """``the server warned: a; b and 2 more`` for a condition message."""
+    shown = "; ".join(warnings[:_SHOWN_WARNINGS])
+    hidden = len(warnings) - _SHOWN_WARNINGS
+    return f"the server warned: {shown}" + (f" and {hidden} more" if hidden > 0 else "")
 
 
 def _interpret(envelope: Mapping[str, Any], on_empty: OnEmpty) -> Observation:

@@ -19,6 +19,7 @@ from okr_operator.domain.model import (
     Sample,
 )
 from okr_operator.domain.promql_result import interpret
+from okr_operator.domain.query_check import Verdict, check, reconcile, verdict
 from okr_operator.services.ports import Querier
 
 
@@ -56,27 +57,39 @@ async def evaluate_key_result(
     the_plan = plan(kr, period, previous, now=now)
     observation: Observation | None = None
     baseline: Observation | None = None
+    heard = Verdict.NO_ANSWER
     if the_plan.action is Action.QUERY:
         if isinstance(querier, Problem):
             observation = querier
         else:
             if the_plan.baseline_at is not None:
-                baseline = await _measure(kr, period, querier, the_plan.baseline_at)
+                baseline, heard = await _measure(kr, period, querier, the_plan.baseline_at)
             # A failed baseline capture is the evaluation's problem; the value
             # query would only add a second, less useful error.
             if baseline is None or isinstance(baseline, Sample):
                 at = the_plan.at or now
-                observation = await _measure(kr, period, querier, at)
+                observation, heard = await _measure(kr, period, querier, at)
     status = next_status(
-        kr, period, previous, plan=the_plan, observation=observation, baseline=baseline, now=now
+        kr,
+        period,
+        previous,
+        plan=the_plan,
+        observation=observation,
+        baseline=baseline,
+        now=now,
+        query_check=None if isinstance(querier, Problem) else check(kr, querier.language, heard),
     )
     return Outcome(status=status, plan=the_plan, observation=observation or baseline)
 
 
-async def _measure(kr: KeyResult, period: Period, querier: Querier, at: datetime) -> Observation:
+async def _measure(
+    kr: KeyResult, period: Period, querier: Querier, at: datetime
+) -> tuple[Observation, Verdict]:
     promql = expand_query(kr.query, period=period, at=at)
     envelope = await querier.query(promql, at)
-    return interpret(envelope, on_empty=kr.on_empty)
+    heard = verdict(envelope)
+    observation = interpret(envelope, on_empty=kr.on_empty)
+    return reconcile(observation, heard, kr=kr, language=querier.language), heard
 
 
 def _snake(name: str) -> str:

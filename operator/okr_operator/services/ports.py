@@ -17,6 +17,7 @@ from okr_operator.domain.model import (
     ObjectiveStatus,
     Period,
     Problem,
+    QueryLanguage,
     Ref,
     SourceRef,
 )
@@ -32,6 +33,11 @@ class Clock(Protocol):
 
 class Querier(Protocol):
     """One Prometheus-compatible endpoint."""
+
+    @property
+    def language(self) -> QueryLanguage:
+        """The language its server speaks (the source's spec.queryLanguage)."""
+        ...
 
     async def query(self, promql: str, at: datetime) -> Mapping[str, Any]:
         """Run an instant query at ``at`` and return the whole response envelope.

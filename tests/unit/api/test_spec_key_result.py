@@ -16,6 +16,7 @@ from okr_operator.domain.model import (
     Lags,
     OnEmpty,
     Period,
+    QueryLanguage,
     Ref,
     SourceKind,
     SourceRef,
@@ -329,11 +330,6 @@ P = "KeyResult team-a/p95: "
             id="an unknown onEmpty is refused",
         ),
         pytest.param(
-            merged(MINIMAL, query="sum(rate(http_requests_total[5m])"),
-            P + "spec.query: invalid PromQL: unclosed left parenthesis",
-            id="a query that does not parse is refused with the parser's message",
-        ),
-        pytest.param(
             merged(MINIMAL, query=""),
             P + "spec.query: string should have at least 1 character",
             id="an empty query is refused",
@@ -373,6 +369,49 @@ def test_invalid_key_results(spec: Any, message: str) -> None:
     assert str(caught.value) == message
     assert caught.value.kind == "KeyResult"
     assert caught.value.ref == "team-a/p95"
+
+
+BROKEN = "sum(rate(http_requests_total[5m])"
+UNCLOSED = "invalid PromQL: unclosed left parenthesis"
+
+
+@pytest.mark.parametrize(
+    ("query", "query_error"),
+    [
+        pytest.param(BROKEN, UNCLOSED, id="a query that does not parse"),
+        pytest.param(
+            "holt_winters(x[1h], 0.5, 0.5)",
+            "invalid PromQL: unknown function with name 'holt_winters'",
+            id="a function Prometheus 2.x has and the parser (Prometheus 3.x) lacks",
+        ),
+        pytest.param(
+            "sum(x) default 0", "invalid PromQL: invalid promql query", id="MetricsQL's default"
+        ),
+        pytest.param("sum(rate(x[$__elapsed]))", None, id="$__elapsed parses as a range"),
+    ],
+)
+def test_the_operator_records_the_local_parsers_verdict_and_parses_anyway(
+    query: str, query_error: str | None
+) -> None:
+    """The server decides (domain.query_check); the parser's message is kept for it."""
+    kr = parse_key_result(body("KeyResult", merged(MINIMAL, query=query)))
+    assert kr == expected(query=query, query_error=query_error)
+
+
+def test_for_a_promql_source_a_query_the_parser_rejects_is_a_problem() -> None:
+    document = body("KeyResult", merged(MINIMAL, query=BROKEN, interval="1s"))
+    with pytest.raises(SpecError) as caught:
+        parse_key_result(document, query_language=QueryLanguage.PROMQL)
+    assert caught.value.problems == (
+        ("spec.query", UNCLOSED),
+        ("spec.interval", "must be at least 10s, got 1s"),
+    )
+
+
+def test_for_a_metricsql_source_the_server_decides() -> None:
+    document = body("KeyResult", merged(MINIMAL, query="sum(x) default 0"))
+    kr = parse_key_result(document, query_language=QueryLanguage.METRICSQL)
+    assert kr.query == "sum(x) default 0"
 
 
 def test_problems_are_field_message_pairs() -> None:

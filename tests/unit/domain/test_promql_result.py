@@ -36,8 +36,51 @@ def series(value: str, **labels: str) -> dict[str, Any]:
         pytest.param(
             {**success("vector", [series("7")]), "warnings": ["results truncated"]},
             OnEmpty.NO_DATA,
-            Sample(7.0),
-            id="warnings do not spoil a value",
+            Sample(7.0, warnings=("results truncated",)),
+            id="warnings do not spoil a value and ride along with it",
+        ),
+        pytest.param(
+            {
+                **success("vector", []),
+                # What Thanos answers when a store API did not respond (partial response).
+                "warnings": [
+                    "No StoreAPIs matched for this query",
+                    "  store   10.0.0.7:10901 down ",
+                ],
+            },
+            OnEmpty.NO_DATA,
+            Problem(
+                Reason.NO_DATA,
+                "query returned no series; the server warned: No StoreAPIs matched for this "
+                "query; store 10.0.0.7:10901 down",
+            ),
+            id="warnings explain a problem at the end of its message",
+        ),
+        pytest.param(
+            {
+                "status": "error",
+                "errorType": "execution",
+                "error": "query timed out",
+                "warnings": ["a", "b", "a", "c", "", "d", "e"],
+            },
+            OnEmpty.NO_DATA,
+            Problem(
+                Reason.QUERY_FAILED,
+                "execution: query timed out; the server warned: a; b; c and 2 more",
+            ),
+            id="repeated and empty warnings are dropped, at most three are shown",
+        ),
+        pytest.param(
+            {**success("scalar", [1795000000, "1"]), "warnings": ["x" * 400]},
+            OnEmpty.NO_DATA,
+            Sample(1.0, warnings=("x" * 297 + "...",)),
+            id="a long warning is cut to 300 characters",
+        ),
+        pytest.param(
+            {**success("scalar", [1795000000, "1"]), "warnings": "not a list"},
+            OnEmpty.NO_DATA,
+            Sample(1.0),
+            id="warnings that are not a list are ignored",
         ),
         pytest.param(
             success("vector", []), OnEmpty.ZERO, Sample(0.0), id="empty counts as zero with Zero"
