@@ -64,6 +64,12 @@ def _can_i(kubectl: Kubectl, user: str, verb: str, resource: str, namespace: str
     return done.stdout.strip() == "yes"
 
 
+def _can_i_named(kubectl: Kubectl, user: str, verb: str, resource_and_name: str) -> bool:
+    done = kubectl("auth", "can-i", verb, resource_and_name, f"--as={user}", check=False)
+    assert done.stdout.strip() in {"yes", "no"}, done.stderr
+    return done.stdout.strip() == "yes"
+
+
 # (verb, resource) -> allowed, for the operator with --all-namespaces. Everything the
 # operator needs, and the nearest things it must not get.
 EXPECTED_ACCESS: dict[tuple[str, str], bool] = {
@@ -123,6 +129,26 @@ def test_installed_rbac_should_grant_the_operator_exactly_what_it_needs(
             for verb, resource in EXPECTED_ACCESS
         }
         assert access == EXPECTED_ACCESS
+        # The CA bundle of the release's own webhook configuration, and of no other.
+        webhook_access = {
+            (verb, name): _can_i_named(
+                kubectl, user, verb, f"validatingwebhookconfigurations/{name}"
+            )
+            for verb in ("get", "patch", "update", "delete")
+            for name in (kube_namespace, "another-webhook")
+        }
+        assert webhook_access == {
+            ("get", kube_namespace): True,
+            ("patch", kube_namespace): True,
+            ("update", kube_namespace): False,
+            ("delete", kube_namespace): False,
+            ("get", "another-webhook"): False,
+            ("patch", "another-webhook"): False,
+            ("update", "another-webhook"): False,
+            ("delete", "another-webhook"): False,
+        }
+        for verb in ("create", "list", "watch"):
+            assert not _can_i(kubectl, user, verb, "validatingwebhookconfigurations", "default")
         deployment = yaml.safe_load(
             kubectl("get", "deployment", kube_namespace, "-n", kube_namespace, "-o", "yaml").stdout
         )
@@ -180,6 +206,7 @@ def test_kubeconform_should_accept_the_chart_and_the_examples(tmp_path: Path) ->
         ("Service", "statusSkipped"),
         ("Deployment", "statusSkipped"),
         ("ConfigMap", "statusSkipped"),
+        ("ValidatingWebhookConfiguration", "statusSkipped"),
     }
 
 

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,6 +69,7 @@ def start_operator(
     namespaces: Iterable[str] = (),
     status_interval: str = "5s",
     operator_namespace: str = "okr-system",
+    extra_args: Sequence[str] = (),
 ) -> RunningOperator:
     """Start ``okr run`` and wait until its liveness endpoint answers."""
     metrics_port, liveness_port = free_port(), free_port()
@@ -83,6 +84,7 @@ def start_operator(
     ]  # fmt: skip
     if prometheus_url:
         cmd += ["--prometheus-url", prometheus_url]
+    cmd += extra_args
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
     env.pop("OKR_PROMETHEUS_URL", None)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from okr_operator.handlers.admission import WEBHOOK_PATHS
 from tests.support.golden import assert_golden
 from tests.support.helm import (
     CHART_CRDS_DIR,
@@ -69,6 +70,16 @@ CUSTOM_VALUES: dict[str, Any] = {
     ],
     "priorityClassName": "system-cluster-critical",
     "metrics": {"port": 9100, "livenessPort": 9101, "job": "okr", "service": {"port": 80}},
+    "webhook": {
+        "port": 10443,
+        "failurePolicy": "Fail",
+        "timeoutSeconds": 10,
+        "service": {"port": 8443},
+        "certManager": {
+            "enabled": True,
+            "issuerRef": {"name": "company-ca", "kind": "ClusterIssuer"},
+        },
+    },
     "serviceMonitor": {
         "enabled": True,
         "force": True,
@@ -202,6 +213,20 @@ BAD_VALUES = [
         ],
     ),
     BadValues(
+        "A failure policy other than Ignore or Fail should be rejected",
+        {"webhook": {"failurePolicy": "Retry"}},
+        ["- at '/webhook/failurePolicy': value must be one of 'Ignore', 'Fail'"],
+    ),
+    BadValues(
+        "A cert-manager issuer without a name should be rejected",
+        {"webhook": {"certManager": {"enabled": True, "issuerRef": {"kind": "ClusterIssuer"}}}},
+        [
+            "- at '/webhook/certManager/issuerRef': 'anyOf' failed",
+            "  - at '/webhook/certManager/issuerRef': maxProperties: got 1, want 0",
+            "  - at '/webhook/certManager/issuerRef': missing property 'name'",
+        ],
+    ),
+    BadValues(
         "A misspelt key should be rejected instead of silently ignored",
         {"serviceMonitor": {"enable": True}},
         ["- at '/serviceMonitor': additional properties 'enable' not allowed"],
@@ -210,7 +235,7 @@ BAD_VALUES = [
 
 
 def test_bad_values_table_should_cover_every_case() -> None:
-    assert len(BAD_VALUES) == 7
+    assert len(BAD_VALUES) == 9
 
 
 @pytest.mark.parametrize("case", BAD_VALUES, ids=lambda c: c.name)
@@ -368,15 +393,29 @@ CORE_RULES: list[dict[str, Any]] = [
     },
 ]
 NAMESPACE_RULE = {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]}
+WEBHOOK_CA_RULE = {
+    "apiGroups": ["admissionregistration.k8s.io"],
+    "resources": ["validatingwebhookconfigurations"],
+    "resourceNames": [f"{RELEASE}-okr-operator"],
+    "verbs": ["get", "patch"],
+}
+WEBHOOK_ARGS = [
+    "--webhook-port",
+    "9443",
+    "--webhook-service",
+    f"{RELEASE}-okr-operator-webhook",
+    "--webhook-configuration",
+    f"{RELEASE}-okr-operator",
+]
 
 
 @pytest.mark.parametrize(
     ("watch", "rules", "scope_args"),
     [
-        pytest.param([], CORE_RULES, ["--all-namespaces"], id="all namespaces"),
+        pytest.param([], [*CORE_RULES, WEBHOOK_CA_RULE], ["--all-namespaces"], id="all namespaces"),
         pytest.param(
             ["team-a", "team-b"],
-            [*CORE_RULES, NAMESPACE_RULE],
+            [*CORE_RULES, WEBHOOK_CA_RULE, NAMESPACE_RULE],
             ["--namespace", "team-a", "--namespace", "team-b"],
             id="listed namespaces",
         ),
@@ -403,6 +442,7 @@ def test_rbac_and_arguments_should_follow_the_watched_namespaces(
         "$(POD_NAMESPACE)",
         "--log-level",
         "info",
+        *WEBHOOK_ARGS,
     ]
 
 
@@ -457,3 +497,119 @@ def test_image_digest_should_win_over_the_tag(tmp_path: Path) -> None:
     [deployment] = of_kind(rendered, "Deployment")
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"] == f"ghcr.io/okr-operator/okr-operator@{digest}"
+
+
+def _container(rendered: str) -> dict[str, Any]:
+    [deployment] = of_kind(rendered, "Deployment")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    return container  # type: ignore[no-any-return]
+
+
+def test_webhook_configuration_should_call_each_kopf_handler_through_the_service(
+    tmp_path: Path,
+) -> None:
+    rendered = render({"webhook": {"timeoutSeconds": 7}}, tmp_dir=tmp_path)
+    [config] = of_kind(rendered, "ValidatingWebhookConfiguration")
+    assert config["metadata"]["name"] == f"{RELEASE}-okr-operator"
+    assert "annotations" not in config["metadata"]
+    scopes = {"clusterprometheussources": "Cluster"}
+    expected = [
+        {
+            "name": f"{plural}.okr.dev",
+            "admissionReviewVersions": ["v1"],
+            "sideEffects": "None",
+            "failurePolicy": "Ignore",
+            "timeoutSeconds": 7,
+            "matchPolicy": "Equivalent",
+            "rules": [
+                {
+                    "apiGroups": ["okr.dev"],
+                    "apiVersions": ["v1alpha1"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": [plural],
+                    "scope": scopes.get(plural, "Namespaced"),
+                }
+            ],
+            "clientConfig": {
+                "service": {
+                    "namespace": NAMESPACE,
+                    "name": f"{RELEASE}-okr-operator-webhook",
+                    "port": 443,
+                    "path": f"/{handler_id}",
+                }
+            },
+        }
+        for handler_id, plural in WEBHOOK_PATHS.items()
+    ]
+    assert config["webhooks"] == expected
+    services = {doc["metadata"]["name"]: doc for doc in of_kind(rendered, "Service")}
+    webhook_service = services[f"{RELEASE}-okr-operator-webhook"]
+    assert webhook_service["spec"]["ports"] == [
+        {"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"}
+    ]
+    ports = {port["name"]: port["containerPort"] for port in _container(rendered)["ports"]}
+    assert ports["webhook"] == 9443
+    assert of_kind(rendered, "Certificate") == of_kind(rendered, "Issuer") == []
+
+
+def test_webhook_with_cert_manager_should_mount_its_secret_and_inject_its_ca(
+    tmp_path: Path,
+) -> None:
+    rendered = render({"webhook": {"certManager": {"enabled": True}}}, tmp_dir=tmp_path)
+    name = f"{RELEASE}-okr-operator-webhook"
+    [config] = of_kind(rendered, "ValidatingWebhookConfiguration")
+    assert config["metadata"]["annotations"] == {
+        "cert-manager.io/inject-ca-from": f"{NAMESPACE}/{name}"
+    }
+    [certificate] = of_kind(rendered, "Certificate")
+    assert certificate["spec"] == {
+        "secretName": f"{name}-tls",
+        "dnsNames": [f"{name}.{NAMESPACE}.svc", f"{name}.{NAMESPACE}.svc.cluster.local"],
+        "issuerRef": {"name": f"{name}-selfsigned", "kind": "Issuer"},
+    }
+    [issuer] = of_kind(rendered, "Issuer")
+    assert (issuer["metadata"]["name"], issuer["spec"]) == (
+        f"{name}-selfsigned",
+        {"selfSigned": {}},
+    )
+    container = _container(rendered)
+    assert container["args"][-6:] == [
+        "--webhook-port",
+        "9443",
+        "--webhook-cert-file",
+        "/etc/okr-operator/webhook/tls.crt",
+        "--webhook-key-file",
+        "/etc/okr-operator/webhook/tls.key",
+    ]
+    assert {"name": "webhook-tls", "mountPath": "/etc/okr-operator/webhook", "readOnly": True} in (
+        container["volumeMounts"]
+    )
+    [deployment] = of_kind(rendered, "Deployment")
+    assert {"name": "webhook-tls", "secret": {"secretName": f"{name}-tls"}} in deployment["spec"][
+        "template"
+    ]["spec"]["volumes"]
+    # cainjector sets the bundle: the operator gets no access to webhook configurations.
+    [role] = of_kind(rendered, "ClusterRole")
+    assert role["rules"] == CORE_RULES
+
+
+def test_webhook_with_a_named_issuer_should_render_no_issuer_of_its_own(tmp_path: Path) -> None:
+    issuer_ref = {"name": "company-ca", "kind": "ClusterIssuer"}
+    values = {"webhook": {"certManager": {"enabled": True, "issuerRef": issuer_ref}}}
+    rendered = render(values, tmp_dir=tmp_path)
+    [certificate] = of_kind(rendered, "Certificate")
+    assert certificate["spec"]["issuerRef"] == issuer_ref
+    assert of_kind(rendered, "Issuer") == []
+
+
+def test_webhook_disabled_should_render_no_webhook_and_no_flags(tmp_path: Path) -> None:
+    rendered = render({"webhook": {"enabled": False}}, tmp_dir=tmp_path)
+    assert of_kind(rendered, "ValidatingWebhookConfiguration") == []
+    assert [doc["metadata"]["name"] for doc in of_kind(rendered, "Service")] == [
+        f"{RELEASE}-okr-operator-metrics"
+    ]
+    container = _container(rendered)
+    assert not [arg for arg in container["args"] if arg.startswith("--webhook")]
+    assert "webhook" not in {port["name"] for port in container["ports"]}
+    [role] = of_kind(rendered, "ClusterRole")
+    assert role["rules"] == CORE_RULES

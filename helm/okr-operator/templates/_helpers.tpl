@@ -72,3 +72,16 @@ and the cluster serves its API or the user forces it. Call with (list $ "Service
 {{- $values := index . 2 }}
 {{- if and $values.enabled (or $values.force ($root.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" $kind))) }}true{{ end }}
 {{- end }}
+
+{{/* The webhook's Service; the operator's issued certificate carries its DNS names. */}}
+{{- define "okr-operator.webhookServiceName" -}}
+{{- printf "%s-webhook" (include "okr-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The cert-manager Certificate and the Secret it writes (certManager mode). */}}
+{{- define "okr-operator.webhookCertificateName" -}}
+{{- printf "%s-webhook" (include "okr-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- define "okr-operator.webhookSecretName" -}}
+{{- printf "%s-webhook-tls" (include "okr-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}

@@ -15,6 +15,7 @@ from okr_operator import logs
 from okr_operator.adapters.kube import KubeApi, load_api_client
 from okr_operator.adapters.metrics import MetricsServer, OkrMetrics, optional_families
 from okr_operator.adapters.sources import SourceResolver
+from okr_operator.cli import webhook
 from okr_operator.cli.common import Commands
 from okr_operator.domain.durations import parse_duration
 from okr_operator.domain.model import QueryLanguage
@@ -117,6 +118,7 @@ def register(commands: Commands) -> None:
         default=os.environ.get("OKR_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
     )
+    webhook.add_arguments(run)
     run.set_defaults(handler=command)
 
 
@@ -126,6 +128,8 @@ def command(args: argparse.Namespace) -> int:
         raise SystemExit(
             "okr run: say which namespaces to watch: -A/--all-namespaces or --namespace NS"
         )
+    if problem := webhook.problem(args):
+        raise SystemExit(f"okr run: {problem}")
     logs.configure(args.log_level)
     asyncio.run(_run(args))
     return 0
@@ -136,7 +140,8 @@ async def _run(args: argparse.Namespace) -> None:
     # As many as evaluations may run at once: each may write status and post an
     # Event, and a smaller pool would make those writes the bottleneck.
     api_calls = ThreadPoolExecutor(max_workers=args.concurrency, thread_name_prefix="kube")
-    kube = KubeApi(load_api_client(), executor=api_calls, instance=socket.gethostname())
+    api_client = load_api_client()
+    kube = KubeApi(api_client, executor=api_calls, instance=socket.gethostname())
     sources = SourceResolver(
         default_url=args.prometheus_url,
         kube=kube,
@@ -159,6 +164,9 @@ async def _run(args: argparse.Namespace) -> None:
     )
     registry = build_registry(engine, sources)
     evaluations = asyncio.create_task(engine.run(), name="okr-engine")
+    webhook_tasks = (
+        webhook.start(args, registry, api_client, api_calls) if args.webhook_port else []
+    )
     try:
         await kopf.operator(
             registry=registry,
@@ -171,5 +179,7 @@ async def _run(args: argparse.Namespace) -> None:
         evaluations.cancel()
         loop_lag.cancel()
         server.close()
+        for task in webhook_tasks:
+            task.cancel()
         queries.shutdown(wait=False, cancel_futures=True)
         api_calls.shutdown(wait=False, cancel_futures=True)
