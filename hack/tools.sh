@@ -162,6 +162,7 @@ build_harness() {
 
 harnesses() {
   build_harness argocd-lua
+  build_harness kstatus
 }
 
 # Debian packages: Prometheus 2.42 with promtool, Alertmanager 0.25 with amtool, Chromium,

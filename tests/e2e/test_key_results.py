@@ -284,6 +284,7 @@ def test_missing_references_are_named_and_recover(kube: Kube, ns: str) -> None:
         condition(child, "Ready")["message"]
         == f"parent Objective {ns}/nobody (spec.parentRef) not found"
     )
+    assert condition(child, "Stalled") == {}  # transient: the parent may yet be created
 
     kube.create(objective(ns, "a", parentRef={"name": "b"}))
     kube.create(objective(ns, "b", parentRef={"name": "a"}))
@@ -298,6 +299,7 @@ def test_missing_references_are_named_and_recover(kube: Kube, ns: str) -> None:
         condition(a, "Ready")["message"]
         == f"spec.parentRef forms a cycle: {ns}/a → {ns}/b → {ns}/a"
     )
+    assert condition(a, "Stalled")["reason"] == "CycleDetected"
 
 
 @pytest.mark.usefixtures("up")
@@ -462,14 +464,23 @@ def test_what_the_schema_cannot_check_is_reported_as_invalid_spec(kube: Kube, ns
     assert message.startswith(f"KeyResult {ns}/typo: spec.query: "), message
     assert typo["health"] == "Unknown"
     elsewhere = kube.wait_status("Objective", ns, "elsewhere", invalid, what="InvalidSpec")
-    assert "spec.period.timeZone" in condition(elsewhere, "Ready")["message"]
+    ready = condition(elsewhere, "Ready")
+    assert "spec.period.timeZone" in ready["message"]
+    # Terminal: Stalled mirrors Ready, so kstatus (Flux, kpt) reports Failed.
+    stalled = condition(elsewhere, "Stalled")
+    assert (stalled["status"], stalled["reason"], stalled["message"]) == (
+        "True",
+        "InvalidSpec",
+        ready["message"],
+    )
 
     kube.patch_spec("KeyResult", ns, "typo", {"query": series("failures")})
     fixed = kube.wait_status(
         "KeyResult", ns, "typo", lambda s: s.get("observedGeneration") == 2, what="the fix"
     )
-    assert (fixed["value"], fixed["health"], condition(fixed, "Ready")["reason"]) == (
-        3.0,
-        "OnTrack",
-        "Evaluated",
-    )
+    assert (
+        fixed["value"],
+        fixed["health"],
+        condition(fixed, "Ready")["reason"],
+        condition(fixed, "Stalled"),
+    ) == (3.0, "OnTrack", "Evaluated", {})

@@ -15,7 +15,6 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
-import yaml
 
 from okr_operator.api.spec import parse_key_result, parse_objective
 from okr_operator.api.status import (
@@ -49,14 +48,6 @@ KEY_RESULT_SPEC: dict[str, Any] = {
 OBJECTIVE_SPEC: dict[str, Any] = {"title": "Checkout is fast", "period": {"quarter": "2026-Q4"}}
 SOURCE_SPEC: dict[str, Any] = {"url": "http://prometheus.monitoring:9090"}
 KOPF_STATE = {"progress": {"evaluate": {"started": "2026-11-02T09:30:00Z", "retries": 1}}}
-
-
-@pytest.fixture(scope="module")
-def crds(kubectl: Kubectl) -> None:
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
-    for path in sorted(CRDS.glob("*.yaml")):
-        name = yaml.safe_load(path.read_text())["metadata"]["name"]
-        kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
 
 
 def manifest(kind: str, name: str, spec: Any, **extra: Any) -> str:

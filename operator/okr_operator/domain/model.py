@@ -92,6 +92,9 @@ class ConditionType(StrEnum):
     READY = "Ready"
     DATA_AVAILABLE = "DataAvailable"
     QUERY_CHECKED = "QueryChecked"
+    # kstatus's abnormal-true condition: present (True) only while Ready is False for a
+    # reason that only a spec change can fix, so Flux, kpt and `kstatus` report Failed.
+    STALLED = "Stalled"
 
 
 class ConditionStatus(StrEnum):

@@ -123,3 +123,85 @@ def test_get_condition() -> None:
 )
 def test_significant_change(old: list[Condition], new: list[Condition], expected: bool) -> None:
     assert significant_change(old, new) is expected
+
+
+STALLED = ConditionType.STALLED
+
+
+@pytest.mark.parametrize(
+    ("reason", "stalled"),
+    [
+        pytest.param("InvalidSpec", True, id="InvalidSpec only a spec change can fix"),
+        pytest.param("CycleDetected", True, id="CycleDetected only a spec change can fix"),
+        pytest.param("QueryFailed", False, id="QueryFailed may pass on the next try"),
+        pytest.param("ReferenceNotFound", False, id="ReferenceNotFound may be created"),
+        pytest.param("AmbiguousResult", False, id="AmbiguousResult depends on the data"),
+        pytest.param("NoData", False, id="NoData may get data"),
+        pytest.param("NotANumber", False, id="NotANumber may get a number"),
+    ],
+)
+def test_ready_false_sets_stalled_only_for_terminal_reasons(reason: str, stalled: bool) -> None:
+    result = set_condition(
+        (), type=READY, status=FALSE, reason=reason, message="why", now=T1, generation=2
+    )
+    ready = cond(READY, FALSE, reason, "why", at=T1, gen=2)
+    mirrored = cond(STALLED, TRUE, reason, "why", at=T1, gen=2)
+    assert result == ((ready, mirrored) if stalled else (ready,))
+
+
+def test_stalled_keeps_its_transition_time_while_ready_stays_terminal() -> None:
+    before = (
+        cond(READY, FALSE, "InvalidSpec", "old", at=T0, gen=1),
+        cond(DATA, UNKNOWN, "InvalidSpec", "old", at=T0, gen=1),
+        cond(STALLED, TRUE, "InvalidSpec", "old", at=T0, gen=1),
+    )
+    result = set_condition(
+        before,
+        type=READY,
+        status=FALSE,
+        reason="CycleDetected",
+        message="new",
+        now=T1,
+        generation=2,
+    )
+    assert result == (
+        cond(READY, FALSE, "CycleDetected", "new", at=T0, gen=2),
+        cond(DATA, UNKNOWN, "InvalidSpec", "old", at=T0, gen=1),
+        cond(STALLED, TRUE, "CycleDetected", "new", at=T0, gen=2),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        pytest.param(TRUE, "Evaluated", id="fixed"),
+        pytest.param(FALSE, "QueryFailed", id="now a transient problem"),
+    ],
+)
+def test_stalled_goes_when_ready_is_no_longer_terminal(
+    status: ConditionStatus, reason: str
+) -> None:
+    before = (
+        cond(READY, FALSE, "InvalidSpec", "bad", at=T0, gen=1),
+        cond(STALLED, TRUE, "InvalidSpec", "bad", at=T0, gen=1),
+    )
+    result = set_condition(
+        before, type=READY, status=status, reason=reason, message="m", now=T1, generation=2
+    )
+    since = T0 if status is FALSE else T1  # Ready's own transition time follows its status
+    assert result == (cond(READY, status, reason, "m", at=since, gen=2),)
+
+
+def test_setting_another_condition_leaves_stalled_alone() -> None:
+    before = (
+        cond(READY, FALSE, "InvalidSpec", "bad"),
+        cond(STALLED, TRUE, "InvalidSpec", "bad"),
+    )
+    result = set_condition(
+        before, type=DATA, status=UNKNOWN, reason="InvalidSpec", message="bad", now=T1, generation=1
+    )
+    assert result == (
+        cond(READY, FALSE, "InvalidSpec", "bad"),
+        cond(DATA, UNKNOWN, "InvalidSpec", "bad", at=T1),
+        cond(STALLED, TRUE, "InvalidSpec", "bad"),
+    )

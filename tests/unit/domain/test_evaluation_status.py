@@ -73,10 +73,14 @@ def conds(
     since: datetime = NOW,
     data_since: datetime | None = None,
     generation: int = 2,
+    stalled: bool = False,
 ) -> tuple[Condition, ...]:
+    """Ready, DataAvailable and, when ``stalled``, Stalled=True mirroring Ready."""
+    mirrored = (Condition(ConditionType.STALLED, TRUE, *ready[1:], since, generation),)
     return (
         Condition(ConditionType.READY, *ready, since, generation),
         Condition(ConditionType.DATA_AVAILABLE, *data, data_since or since, generation),
+        *(mirrored if stalled else ()),
     )
 
 
@@ -280,12 +284,13 @@ def test_without_any_baseline_health_is_unknown() -> None:
 
 
 @pytest.mark.parametrize(
-    ("problem", "ready", "data"),
+    ("problem", "ready", "data", "stalled"),
     [
         pytest.param(
             Problem(Reason.QUERY_FAILED, "bad_data: 1:5: parse error: unexpected <EOF>"),
             (FALSE, "QueryFailed", "bad_data: 1:5: parse error: unexpected <EOF>"),
             (UNKNOWN, "QueryFailed", "bad_data: 1:5: parse error: unexpected <EOF>"),
+            False,
             id="a rejected query is not ready, with Prometheus's error text",
         ),
         pytest.param(
@@ -294,31 +299,36 @@ def test_without_any_baseline_health_is_unknown() -> None:
             ),
             (FALSE, "AmbiguousResult", 'query returned 2 series, expected one: {a="1"}, {a="2"}'),
             (UNKNOWN, "AmbiguousResult", 'query returned 2 series, expected one: {a="1"}, {a="2"}'),
+            False,
             id="more than one series is not ready",
         ),
         pytest.param(
             Problem(Reason.NO_DATA, "query returned no series"),
             (TRUE, "Evaluated", "evaluated without a usable value: query returned no series"),
             (FALSE, "NoData", "query returned no series"),
+            False,
             id="an empty result is missing data, never zero progress",
         ),
         pytest.param(
             Problem(Reason.NOT_A_NUMBER, "query returned NaN"),
             (TRUE, "Evaluated", "evaluated without a usable value: query returned NaN"),
             (FALSE, "NotANumber", "query returned NaN"),
+            False,
             id="NaN is missing data",
         ),
         pytest.param(
             Problem(Reason.REFERENCE_NOT_FOUND, "PrometheusSource team-a/mimir not found"),
             (FALSE, "ReferenceNotFound", "PrometheusSource team-a/mimir not found"),
             (UNKNOWN, "ReferenceNotFound", "PrometheusSource team-a/mimir not found"),
+            False,
             id="a missing reference given by the caller is not ready",
         ),
         pytest.param(
             Problem(Reason.INVALID_SPEC, "spec.interval: '5x' is not a duration"),
             (FALSE, "InvalidSpec", "spec.interval: '5x' is not a duration"),
             (UNKNOWN, "InvalidSpec", "spec.interval: '5x' is not a duration"),
-            id="an invalid spec given by the caller is not ready",
+            True,
+            id="an invalid spec given by the caller is not ready and stalled",
         ),
     ],
 )
@@ -326,6 +336,7 @@ def test_bad_data_keeps_the_last_good_value_with_its_time(
     problem: Problem,
     ready: tuple[ConditionStatus, str, str],
     data: tuple[ConditionStatus, str, str],
+    stalled: bool,
 ) -> None:
     status = evaluate(LEAD_TIME, GOOD, Plan(Action.QUERY, at=NOW), problem)
     ready_since = EARLIER if ready[0] is TRUE else NOW
@@ -334,7 +345,7 @@ def test_bad_data_keeps_the_last_good_value_with_its_time(
         expected_progress=EXPECTED_NOW,
         health=H.UNKNOWN,
         last_evaluation_time=NOW,
-        conditions=conds(ready, data, since=ready_since, data_since=NOW),
+        conditions=conds(ready, data, since=ready_since, data_since=NOW, stalled=stalled),
     )
 
 
@@ -364,7 +375,10 @@ def test_a_captured_baseline_equal_to_the_target_is_an_invalid_spec() -> None:
         health=H.UNKNOWN,
         last_evaluation_time=NOW,
         conditions=conds(
-            (FALSE, "InvalidSpec", message), (UNKNOWN, "InvalidSpec", message), generation=1
+            (FALSE, "InvalidSpec", message),
+            (UNKNOWN, "InvalidSpec", message),
+            generation=1,
+            stalled=True,
         ),
     )
 

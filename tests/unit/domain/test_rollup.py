@@ -53,10 +53,14 @@ def conds(
     *,
     since: datetime = NOW,
     generation: int = 4,
+    stalled: bool = False,
 ) -> tuple[Condition, ...]:
+    """Ready, DataAvailable and, when ``stalled``, Stalled=True mirroring Ready."""
+    mirrored = (Condition(ConditionType.STALLED, TRUE, *ready[1:], since, generation),)
     return (
         Condition(ConditionType.READY, *ready, since, generation),
         Condition(ConditionType.DATA_AVAILABLE, *data, since, generation),
+        *(mirrored if stalled else ()),
     )
 
 
@@ -254,19 +258,21 @@ def test_members_without_progress_are_no_data() -> None:
 
 
 @pytest.mark.parametrize(
-    "problem",
+    ("problem", "stalled"),
     [
         pytest.param(
             Problem(Reason.REFERENCE_NOT_FOUND, "parent Objective company/grow not found"),
-            id="a missing parent",
+            False,
+            id="a missing parent (it may yet be created)",
         ),
         pytest.param(
             Problem(Reason.CYCLE_DETECTED, "team-a/x → team-a/y → team-a/x"),
-            id="a cycle of parents",
+            True,
+            id="a cycle of parents, stalled",
         ),
     ],
 )
-def test_a_problem_is_not_ready_but_members_still_roll_up(problem: Problem) -> None:
+def test_a_problem_is_not_ready_but_members_still_roll_up(problem: Problem, stalled: bool) -> None:
     status = roll(key_results=(kr("a", 0.6, H.ON_TRACK),), problem=problem)
     assert (status.progress, status.health, status.conditions) == (
         0.6,
@@ -274,6 +280,7 @@ def test_a_problem_is_not_ready_but_members_still_roll_up(problem: Problem) -> N
         conds(
             (FALSE, str(problem.reason), problem.message),
             (TRUE, "DataReceived", "progress known for 1 of 1 member"),
+            stalled=stalled,
         ),
     )
 
