@@ -9,6 +9,8 @@ is the chart's own render, with one change: the bench has no Service network
 
 - a manifest ``okr validate`` calls an error is refused with its message;
 - a good one is admitted;
+- a MetricsQL query is refused for the default (PromQL) source and admitted for
+  a PrometheusSource that declares MetricsQL;
 - with the operator stopped, failurePolicy Ignore (the chart's default) admits
   a manifest the webhook would refuse (the schema accepts it).
 """
@@ -103,8 +105,8 @@ def _objective(ns: str, name: str, time_zone: str) -> dict[str, Any]:
     }
 
 
-def _apply(doc: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    return kubectl("apply", "-f", "-", input=yaml.safe_dump(doc), check=False)
+def _apply(doc: dict[str, Any], *flags: str) -> subprocess.CompletedProcess[str]:
+    return kubectl("apply", *flags, "-f", "-", input=yaml.safe_dump(doc), check=False)
 
 
 def _bundles(kube: Kube) -> list[str | None]:
@@ -189,6 +191,25 @@ def test_webhook_should_refuse_what_validate_refuses_and_step_aside_when_down(
         assert kube.get("KeyResult", ns, "p95")["spec"]["query"] == (
             "sum(rate(http_requests_total[5m]))"
         )
+
+        # MetricsQL is refused for the default (PromQL) source, admitted for a source
+        # that declares it once the operator's watch has seen that source.
+        metricsql = _key_result(ns, "metricsql", "sum(rate(http_requests_total[5m])) default 0")
+        assert _apply(metricsql).returncode == 1
+        source = {
+            "apiVersion": "okr.dev/v1alpha1",
+            "kind": "PrometheusSource",
+            "metadata": {"name": "victoria", "namespace": ns},
+            "spec": {"url": "http://127.0.0.1:8428", "queryLanguage": "MetricsQL"},
+        }
+        assert _apply(source).returncode == 0
+        metricsql["spec"]["sourceRef"] = {"kind": "PrometheusSource", "name": "victoria"}
+        kube.wait(
+            "the MetricsQL key result to pass a server-side dry run",
+            lambda: _apply(metricsql, "--dry-run=server").returncode == 0,
+            log=operator.log_tail(),
+        )
+        assert _apply(metricsql).returncode == 0
     finally:
         operator.stop()
 

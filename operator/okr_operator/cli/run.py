@@ -165,7 +165,9 @@ async def _run(args: argparse.Namespace) -> None:
     registry = build_registry(engine, sources)
     evaluations = asyncio.create_task(engine.run(), name="okr-engine")
     webhook_tasks = (
-        webhook.start(args, registry, api_client, api_calls) if args.webhook_port else []
+        webhook.start(args, registry, api_client, api_calls, sources.language)
+        if args.webhook_port
+        else []
     )
     try:
         await kopf.operator(

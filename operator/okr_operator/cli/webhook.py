@@ -26,7 +26,7 @@ from okr_operator.adapters.webhook_certificates import (
     service_hostnames,
 )
 from okr_operator.adapters.webhook_configuration import WebhookConfigurationCA
-from okr_operator.handlers.admission import Admission, WebhookServing
+from okr_operator.handlers.admission import Admission, LanguageOf, WebhookServing
 
 # How often the bundle is compared again once set (a helm upgrade may reset it),
 # and retried while it cannot be set (RBAC, the configuration not yet created).
@@ -99,10 +99,11 @@ def start(
     registry: kopf.OperatorRegistry,
     api_client: client.ApiClient,
     executor: ThreadPoolExecutor,
+    language_of: LanguageOf,
 ) -> list[asyncio.Task[None]]:
     """Register the webhook with kopf; return the task that keeps the CA bundle, if any."""
     serving = _serving(args)
-    Admission(serving).register(registry)
+    Admission(serving, language_of=language_of).register(registry)
     if not args.webhook_configuration or serving.ca_file is None:
         return []
     bundle = WebhookConfigurationCA(api_client, name=args.webhook_configuration, executor=executor)

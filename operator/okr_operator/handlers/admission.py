@@ -10,7 +10,7 @@ the same as the operator's and the CLI's, so a manifest is refused at
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import kopf
 
 from okr_operator.api.spec import validate_document
-from okr_operator.domain.model import GROUP, VERSION
+from okr_operator.domain.model import GROUP, VERSION, QueryLanguage, SourceKind, SourceRef
 
 # kopf handler id (and URL path) -> plural. The chart's ValidatingWebhookConfiguration
 # names the same paths; tests/unit/test_helm.py checks the two agree.
@@ -30,6 +30,14 @@ WEBHOOK_PATHS: Mapping[str, str] = {
 }
 # What the API server shows after "admission webhook ... denied the request:".
 INVALID = 422
+
+UNKNOWN_SOURCE = (
+    "checked as PromQL: the operator has not seen the spec.sourceRef source; "
+    "if it speaks MetricsQL, apply the source first and then the key result"
+)
+# The query language of a key result's source, as the operator knows it from its
+# watches (``SourceResolver.language``): None for a source it has not seen.
+LanguageOf = Callable[[str, SourceRef | None], QueryLanguage | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +52,11 @@ class WebhookServing:
 
 
 def check(
-    operation: str | None, new: Mapping[str, Any], old: Mapping[str, Any] | None
+    operation: str | None,
+    new: Mapping[str, Any],
+    old: Mapping[str, Any] | None,
+    *,
+    query_language: QueryLanguage | None = QueryLanguage.PROMQL,
 ) -> list[str]:
     """Warnings for an admitted object; raises ``kopf.AdmissionError`` for a refused one.
 
@@ -53,8 +65,12 @@ def check(
     and an update that leaves an already invalid spec as it was (labels or
     annotations of an object created before the webhook existed, the way the
     API server ratchets CRD schema validation).
+
+    ``query_language`` None: the key result's source is one the operator has
+    not seen (not yet watched, or in a namespace it does not watch). The query
+    is checked as PromQL, and a refusal that MetricsQL would not make says so.
     """
-    problems = validate_document(new)
+    problems = validate_document(new, query_language=query_language or QueryLanguage.PROMQL)
     if not problems:
         return []
     metadata = new.get("metadata")
@@ -62,14 +78,21 @@ def check(
         return [f"{problem} (admitted: the object is being deleted)" for problem in problems]
     if operation == "UPDATE" and old is not None and old.get("spec") == new.get("spec"):
         return [f"{problem} (admitted: the spec did not change)" for problem in problems]
-    raise kopf.AdmissionError("; ".join(problems), code=INVALID)
+    message = "; ".join(problems)
+    if (
+        query_language is None
+        and validate_document(new, query_language=QueryLanguage.METRICSQL) != problems
+    ):
+        message += f" ({UNKNOWN_SOURCE})"
+    raise kopf.AdmissionError(message, code=INVALID)
 
 
 class Admission:
     """The validate handlers and the HTTPS server kopf runs them behind."""
 
-    def __init__(self, serving: WebhookServing) -> None:
+    def __init__(self, serving: WebhookServing, *, language_of: LanguageOf) -> None:
         self._serving = serving
+        self._language_of = language_of
 
     def register(self, registry: kopf.OperatorRegistry) -> None:
         """Attach the webhook server's setup and one validate handler per kind."""
@@ -96,7 +119,28 @@ class Admission:
             cafile=str(serving.ca_file) if serving.ca_file else None,
         )
 
-    @staticmethod
-    async def validate(*, body: kopf.Body, warnings: list[str], **kwargs: Any) -> None:
+    async def validate(self, *, body: kopf.Body, warnings: list[str], **kwargs: Any) -> None:
         """Refuse what ``okr validate`` calls an error; pass its warnings on."""
-        warnings.extend(check(kwargs.get("operation"), body, kwargs.get("old")))
+        language = self.query_language(body)
+        warnings.extend(
+            check(kwargs.get("operation"), body, kwargs.get("old"), query_language=language)
+        )
+
+    def query_language(self, body: Mapping[str, Any]) -> QueryLanguage | None:
+        """The language of a key result's source; None when the operator has not seen it.
+
+        A source created in the same apply as its key results may not have
+        reached the watch yet, and a key result in a namespace this operator does
+        not watch names a source it never sees.
+        """
+        spec = body.get("spec")
+        ref = spec.get("sourceRef") if isinstance(spec, Mapping) else None
+        source = None
+        if isinstance(ref, Mapping):
+            try:
+                source = SourceRef(kind=SourceKind(str(ref["kind"])), name=str(ref["name"]))
+            except (KeyError, ValueError):
+                return QueryLanguage.PROMQL  # validate_document names the bad sourceRef
+        metadata = body.get("metadata")
+        namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
+        return self._language_of(namespace or "", source)

@@ -7,17 +7,26 @@ and admits the two cases that must not be blocked.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import kopf
 import pytest
 
 from okr_operator.api.spec import validate_document
-from okr_operator.handlers.admission import INVALID, check
+from okr_operator.domain.model import QueryLanguage, SourceKind, SourceRef
+from okr_operator.handlers.admission import (
+    INVALID,
+    UNKNOWN_SOURCE,
+    Admission,
+    WebhookServing,
+    check,
+)
 from tests.unit.api.helpers import body
 
 pytestmark = pytest.mark.unit
 
+SERVING = WebhookServing("127.0.0.1", 9443, Path("tls.crt"), Path("tls.key"), None)
 GOOD_SPEC: dict[str, Any] = {
     "objectiveRef": {"name": "fast-checkout"},
     "query": "sum(rate(http_requests_total[5m]))",
@@ -93,3 +102,77 @@ def test_an_object_being_deleted_should_be_admitted_so_its_finalizers_can_go() -
     assert warnings == [
         f"{line} (admitted: the object is being deleted)" for line in validate_document(new)
     ]
+
+
+METRICSQL_ONLY = "sum(rate(http_requests_total[5m])) default 0"
+
+
+def test_a_metricsql_query_should_be_admitted_for_a_metricsql_source_only() -> None:
+    doc = body("KeyResult", {**GOOD_SPEC, "query": METRICSQL_ONLY})
+    assert check("CREATE", doc, None, query_language=QueryLanguage.METRICSQL) == []
+    with pytest.raises(kopf.AdmissionError) as refused:
+        check("CREATE", doc, None, query_language=QueryLanguage.PROMQL)
+    [problem] = validate_document(doc)
+    assert problem.startswith("KeyResult team-a/p95: spec.query: ")
+    assert str(refused.value) == problem
+
+
+def test_a_source_the_operator_has_not_seen_should_be_checked_as_promql_and_say_so() -> None:
+    doc = body("KeyResult", {**GOOD_SPEC, "query": METRICSQL_ONLY})
+    with pytest.raises(kopf.AdmissionError) as refused:
+        check("CREATE", doc, None, query_language=None)
+    [problem] = validate_document(doc)
+    assert str(refused.value) == f"{problem} ({UNKNOWN_SOURCE})"
+
+
+def test_an_unseen_source_should_not_be_blamed_for_problems_of_other_fields() -> None:
+    doc = body("KeyResult", {**GOOD_SPEC, "target": 100})
+    with pytest.raises(kopf.AdmissionError) as refused:
+        check("CREATE", doc, None, query_language=None)
+    assert str(refused.value) == "; ".join(validate_document(doc))
+
+
+@pytest.mark.parametrize(
+    ("source_ref", "known", "asked", "language"),
+    [
+        pytest.param(
+            None, QueryLanguage.METRICSQL, None, QueryLanguage.METRICSQL, id="the default source"
+        ),
+        pytest.param(
+            {"kind": "PrometheusSource", "name": "vm"},
+            QueryLanguage.METRICSQL,
+            SourceRef(SourceKind.PROMETHEUS_SOURCE, "vm"),
+            QueryLanguage.METRICSQL,
+            id="a namespaced source it knows",
+        ),
+        pytest.param(
+            {"kind": "ClusterPrometheusSource", "name": "thanos"},
+            None,
+            SourceRef(SourceKind.CLUSTER_PROMETHEUS_SOURCE, "thanos"),
+            None,
+            id="a cluster source it has not seen",
+        ),
+    ],
+)  # fmt: skip
+def test_the_language_should_come_from_the_operators_knowledge_of_sources(
+    source_ref: dict[str, str] | None,
+    known: QueryLanguage | None,
+    asked: SourceRef | None,
+    language: QueryLanguage | None,
+) -> None:
+    questions: list[tuple[str, SourceRef | None]] = []
+
+    def language_of(namespace: str, source: SourceRef | None) -> QueryLanguage | None:
+        questions.append((namespace, source))
+        return known
+
+    admission = Admission(SERVING, language_of=language_of)
+    spec = {**GOOD_SPEC, **({"sourceRef": source_ref} if source_ref else {})}
+    assert admission.query_language(body("KeyResult", spec)) == language
+    assert questions == [("team-a", asked)]
+
+
+def test_a_malformed_source_ref_should_be_checked_as_promql_without_asking() -> None:
+    admission = Admission(SERVING, language_of=lambda *_: pytest.fail("asked"))
+    spec = {**GOOD_SPEC, "sourceRef": {"kind": "Thanos", "name": "x"}}
+    assert admission.query_language(body("KeyResult", spec)) == QueryLanguage.PROMQL
