@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import bcrypt
@@ -227,3 +228,53 @@ def test_an_upstream_echoing_credentials_leaks_none_of_them(
     assert upstream.count("echojson") > 0
     for credential in credentials:
         assert credential not in everything, credential
+
+
+def _peak_rss_mib(operator: RunningOperator) -> float:
+    """The operator's resident-memory high-water mark (VmHWM)."""
+    status = Path(f"/proc/{operator.process.pid}/status").read_text(encoding="ascii")
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM in /proc status")
+
+
+def test_a_trickling_or_huge_answer_ends_at_the_deadline_or_the_size_limit(
+    kube: Kube, ns: str, upstream: FakeUpstream, operator: RunningOperator
+) -> None:
+    # The fake upstream offers 50 MB and one byte every 2 s (a real Prometheus
+    # does neither). The key result "slow" first has a good value from "ok".
+    kube.create(objective(ns))
+    kube.create(source(ns, "slow", upstream.url("ok"), timeout="3s"))
+    kube.create(source(ns, "huge", upstream.url("huge"), timeout="20s"))
+    ref = {"kind": "PrometheusSource", "name": "slow"}
+    kube.create(key_result(ns, "slow", "up", 100, baseline=0, sourceRef=ref))
+    log = operator.log_tail()
+    good = kube.wait_status("KeyResult", ns, "slow", evaluated, what="a health", log=log)
+    assert (good["value"], condition(good, "Ready")["status"]) == (42.0, "True"), good
+    peak_before = _peak_rss_mib(operator)
+    ref = {"kind": "PrometheusSource", "name": "huge"}
+    kube.create(key_result(ns, "huge", "up", 100, baseline=0, sourceRef=ref))
+    kube.custom.patch_namespaced_custom_object(
+        "okr.dev", "v1alpha1", ns, "prometheussources", "slow",
+        {"spec": {"url": upstream.url("trickle")}},
+        _content_type="application/merge-patch+json",
+    )  # fmt: skip
+    started = time.monotonic()
+    slow = kube.wait_status("KeyResult", ns, "slow", query_failed, what="QueryFailed", log=log)
+    # One interval (10 s) until the next query, then the 3 s deadline.
+    assert time.monotonic() - started < 25
+    ready = condition(slow, "Ready")
+    assert ready["message"] == (
+        f"timeout: timed out waiting for an answer from {upstream.url('trickle')}: "
+        "no complete answer within 3s (the source's timeout)"
+    )
+    assert (ready["status"], slow["value"]) == ("False", 42.0)  # last good value kept
+    huge = kube.wait_status("KeyResult", ns, "huge", query_failed, what="QueryFailed", log=log)
+    assert condition(huge, "Ready")["message"] == (
+        f"response_too_large: {upstream.url('huge')} answered more than 4 MiB, the limit of "
+        "okr run --max-response-bytes (a key result's query must yield one number)"
+    )
+    assert upstream.count("huge") >= 1
+    # Reading stops at the 4 MiB limit: the 50 MB never reach memory.
+    assert _peak_rss_mib(operator) - peak_before < 40, (peak_before, _peak_rss_mib(operator))

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+import tracemalloc
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from okr_operator.adapters.prometheus import Connection, PrometheusQuerier
-from tests.support.fake_upstream import FakeUpstream, fake_upstream
+from tests.support.fake_upstream import SCALAR, FakeUpstream, fake_upstream
 
 pytestmark = pytest.mark.integration
 
@@ -79,3 +81,53 @@ async def test_an_upstream_echoing_the_request_leaks_no_credential(
         assert by_bearer["errorType"] == "http_401"
         assert by_bearer["error"].startswith(f"{upstream.url(mode)} answered HTTP 401: ")
         assert "Authorization: ***" in by_bearer["error"], by_bearer
+
+
+@pytest.mark.parametrize("mode", ["trickle", "stall", "hang"])
+async def test_the_timeout_is_a_deadline_for_the_whole_request(
+    upstream: FakeUpstream, executor: ThreadPoolExecutor, mode: str
+) -> None:
+    # trickle: a byte every 0.5 s, which no per-read timeout ever catches (the
+    # whole answer would take 40 s); stall: half a body, then nothing.
+    started = time.monotonic()
+    envelope = await query(upstream, executor, mode, timeout=timedelta(seconds=2))
+    took = time.monotonic() - started
+    assert envelope == {
+        "status": "error",
+        "errorType": "timeout",
+        "error": f"timed out waiting for an answer from {upstream.url(mode)}: "
+        "no complete answer within 2s (the source's timeout)",
+    }
+    assert 1.9 < took < 3.2, took
+
+
+async def test_an_answer_over_the_size_limit_is_refused_with_bounded_memory(
+    upstream: FakeUpstream, executor: ThreadPoolExecutor
+) -> None:
+    tracemalloc.start()
+    try:
+        querier = PrometheusQuerier(
+            Connection(url=upstream.url("huge"), timeout=timedelta(seconds=20)),
+            executor=executor,
+            max_response_bytes=1 << 20,
+        )
+        envelope = await querier.query("up", AT)
+        querier.close()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert envelope == {
+        "status": "error",
+        "errorType": "response_too_large",
+        "error": f"{upstream.url('huge')} answered more than 1 MiB, the limit of okr run "
+        "--max-response-bytes (a key result's query must yield one number)",
+    }
+    # The upstream offers 8 MiB; reading stops at the limit.
+    assert peak < 3 << 20, peak
+
+
+async def test_a_healthy_answer_still_comes_through(
+    upstream: FakeUpstream, executor: ThreadPoolExecutor
+) -> None:
+    envelope = await query(upstream, executor, "ok")
+    assert envelope == json.loads(SCALAR)

@@ -94,6 +94,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _hang(self, upstream: FakeUpstream) -> None:
         upstream.stop.wait(600)
 
+    def _stall(self, upstream: FakeUpstream) -> None:
+        # Headers and half the body, then silence: a read times out mid-body.
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(SCALAR)))
+        self.end_headers()
+        self.wfile.write(SCALAR[:20])
+        self.wfile.flush()
+        upstream.stop.wait(600)
+
     def _trickle(self, upstream: FakeUpstream) -> None:
         # Headers at once, then one byte every few seconds: every read
         # succeeds, so only a deadline on the whole request ends it.
@@ -101,11 +111,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(SCALAR)))
         self.end_headers()
-        for byte in SCALAR:
-            if upstream.stop.wait(self.server.trickle_seconds):
-                return
-            self.wfile.write(bytes([byte]))
-            self.wfile.flush()
+        try:
+            for byte in SCALAR:
+                if upstream.stop.wait(self.server.trickle_seconds):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up: that is the point
 
     def _huge(self, upstream: FakeUpstream) -> None:
         # A vector of many series, streamed without a Content-Length

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from okr_operator.cli import main
+from okr_operator.cli.run import _byte_size
 
 pytestmark = pytest.mark.unit
 
@@ -81,3 +82,14 @@ def test_installed_as_kubectl_okr_it_names_itself_so() -> None:
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: kubectl okr ")
+
+
+def test_run_reads_the_response_size_limit_with_binary_suffixes() -> None:
+    assert [_byte_size(t) for t in ("4194304", "512Ki", "4Mi", "1Gi")] == [
+        4194304, 524288, 4194304, 1073741824,
+    ]  # fmt: skip
+    result = okr("run", "-A", "--max-response-bytes", "4MB")
+    assert result.returncode == 2
+    assert "invalid size '4MB': expected a positive number of bytes such as 4194304 or 4Mi" in (
+        result.stderr
+    )

@@ -15,8 +15,10 @@ pool so a slow Prometheus never blocks the event loop.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import ssl
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,12 +28,18 @@ from typing import Any
 import requests
 from prometheus_api_client import PrometheusConnect
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from okr_operator.adapters.redaction import Redactor, redact_userinfo
 from okr_operator.domain.model import QueryLanguage
 
 _MAX_ERROR_BODY = 300
+DEFAULT_MAX_RESPONSE_BYTES = 4 << 20
+_CHUNK_BYTES = 64 << 10
+# How long after a source's deadline the event loop stops waiting for its
+# thread (which normally reports the deadline itself, in its own words).
+_GRACE_SECONDS = 1.0
 
 
 def redact(text: str) -> str:
@@ -76,9 +84,11 @@ class PrometheusQuerier:
         *,
         executor: ThreadPoolExecutor,
         language: QueryLanguage = QueryLanguage.PROMQL,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._connection = connection
         self._language = language
+        self._max_response_bytes = max_response_bytes
         self._executor = executor
         self._redactor = connection.redactor()
         url = connection.url.rstrip("/")
@@ -125,15 +135,43 @@ class PrometheusQuerier:
         return redact(self._url)
 
     async def query(self, promql: str, at: datetime) -> Mapping[str, Any]:
-        """Run an instant query at ``at``; failures come back as error envelopes."""
+        """Run an instant query at ``at``; failures come back as error envelopes.
+
+        ``spec.timeout`` is a deadline for the whole request, from here to the
+        last byte of the body; the thread normally reports it itself, the event
+        loop stops waiting a moment later in case a read overruns it.
+        """
+        timeout = self._connection.timeout.total_seconds()
+        deadline = time.monotonic() + timeout
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._query_sync, promql, at)
+        future = loop.run_in_executor(self._executor, self._query_sync, promql, at, deadline)
+        try:
+            return await asyncio.wait_for(future, timeout + _GRACE_SECONDS)
+        except TimeoutError:
+            return self._timed_out()
 
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
 
-    def _query_sync(self, promql: str, at: datetime) -> Mapping[str, Any]:
+    def _timed_out(self) -> dict[str, Any]:
+        timeout = self._connection.timeout.total_seconds()
+        return error_envelope(
+            "timeout",
+            f"timed out waiting for an answer from {self.url}: "
+            f"no complete answer within {timeout:g}s (the source's timeout)",
+        )
+
+    def _query_sync(self, promql: str, at: datetime, deadline: float) -> Mapping[str, Any]:
+        if deadline <= time.monotonic():
+            return self._timed_out()  # it waited in the queue for the whole timeout
+        try:
+            status_code, body = self._post(promql, at, deadline)
+        except (requests.RequestException, _TooLargeError, _DeadlineError) as err:
+            return self._failure(err)
+        return _envelope_from(status_code, body, self.url, self._redactor)
+
+    def _post(self, promql: str, at: datetime, deadline: float) -> tuple[int, bytes]:
         timeout = self._connection.timeout.total_seconds()
         form = {
             "query": promql,
@@ -142,47 +180,123 @@ class PrometheusQuerier:
             # it, so its own error text reaches the user instead of ours.
             "timeout": f"{max(timeout - 1, 1):g}s",
         }
-        try:
-            session = self._client._session
-            response = session.post(
-                f"{self._url}/api/v1/query",
-                data=form,
-                headers=self._client.headers,
-                auth=self._client.auth,
-                timeout=timeout,
-                # Explicitly: with verify unset, requests lets REQUESTS_CA_BUNDLE or
-                # CURL_CA_BUNDLE from the environment replace the source's own CA.
-                verify=session.verify,
+        session = self._client._session
+        response = session.post(
+            f"{self._url}/api/v1/query",
+            data=form,
+            headers=self._client.headers,
+            auth=self._client.auth,
+            timeout=deadline - time.monotonic(),
+            # The body is read below: bounded in size and in time.
+            stream=True,
+            # Explicitly: with verify unset, requests lets REQUESTS_CA_BUNDLE or
+            # CURL_CA_BUNDLE from the environment replace the source's own CA.
+            verify=session.verify,
+        )
+        with response:
+            return response.status_code, _read_body(response, deadline, self._max_response_bytes)
+
+    def _failure(self, err: Exception) -> dict[str, Any]:
+        """The error envelope of a request that got no usable answer."""
+        timeout = self._connection.timeout.total_seconds()
+        if isinstance(err, _TooLargeError):
+            limit = _format_bytes(self._max_response_bytes)
+            kind, message = (
+                "response_too_large",
+                f"{self.url} answered more than {limit}, the limit of okr run "
+                "--max-response-bytes (a key result's query must yield one number)",
             )
-        except requests.exceptions.SSLError as err:
-            reason = self._redactor.text(_tls_reason(err))
-            return error_envelope("tls", f"TLS with {self.url} failed: {reason}")
-        except requests.Timeout:
-            return error_envelope("timeout", f"no answer from {self.url} within {timeout:g}s")
-        except requests.ConnectionError as err:
-            reason = self._redactor.text(_root_cause(err))
-            return error_envelope("unreachable", f"cannot reach {self.url}: {reason}")
-        except requests.RequestException as err:
+        elif isinstance(err, requests.exceptions.SSLError):
+            kind = "tls"
+            message = f"TLS with {self.url} failed: {self._redactor.text(_tls_reason(err))}"
+        elif isinstance(err, requests.ConnectTimeout):
+            kind, message = (
+                "unreachable",
+                f"cannot reach {self.url}: no connection within {timeout:g}s",
+            )
+        elif isinstance(err, _DeadlineError) or _read_timed_out(err):
+            return self._timed_out()
+        elif isinstance(err, requests.ConnectionError):
+            kind = "unreachable"
+            message = f"cannot reach {self.url}: {self._redactor.text(_root_cause(err))}"
+        else:
             reason = self._redactor.text(str(err))[:_MAX_ERROR_BODY]
-            return error_envelope("request_failed", f"request to {self.url} failed: {reason}")
-        return _envelope_from(response, self.url, self._redactor)
+            kind, message = "request_failed", f"request to {self.url} failed: {reason}"
+        return error_envelope(kind, message)
 
 
-def _envelope_from(response: requests.Response, url: str, redactor: Redactor) -> Mapping[str, Any]:
+class _TooLargeError(Exception):
+    """The answer is larger than the response size limit."""
+
+
+class _DeadlineError(Exception):
+    """The source's timeout passed while the body was still arriving."""
+
+
+def _read_body(response: requests.Response, deadline: float, limit: int) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLargeError
+    chunks: list[bytes] = []
+    size = 0
+    _read_timeout(response, deadline)
+    # Decoded (gunzipped) bytes count: the limit bounds memory, not the wire.
+    for chunk in response.iter_content(_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            raise _TooLargeError
+        chunks.append(chunk)
+        _read_timeout(response, deadline)
+    return b"".join(chunks)
+
+
+def _read_timeout(response: requests.Response, deadline: float) -> None:
+    # requests' timeout applies to each read, so a server sending a byte now
+    # and then would never hit it. Before every read the socket is given only
+    # what is left of the deadline.
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _DeadlineError
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(remaining)
+
+
+def _read_timed_out(err: BaseException) -> bool:
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ReadTimeoutError | requests.ReadTimeout | TimeoutError):
+            return True
+        nested = [a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)]
+        seen = nested[0] if nested else (seen.__cause__ or seen.__context__)
+    return False
+
+
+def _format_bytes(count: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size and count % size == 0:
+            return f"{count // size} {unit}"
+    return f"{count} bytes"
+
+
+def _envelope_from(
+    status_code: int, body: bytes, url: str, redactor: Redactor
+) -> Mapping[str, Any]:
     try:
-        body = response.json()
+        decoded = json.loads(body)
     except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("status") in ("success", "error"):
+        decoded = None
+    if isinstance(decoded, dict) and decoded.get("status") in ("success", "error"):
         # Prometheus's own error text and warnings reach status: an auth proxy
         # answering in Prometheus's shape may quote the request in them too.
-        redacted: Mapping[str, Any] = redactor.value(body)
+        redacted: Mapping[str, Any] = redactor.value(decoded)
         return redacted
     # Redact the whole body before cutting it: a cut could split a token.
-    text = redactor.text(response.text).strip().replace("\n", " ")[:_MAX_ERROR_BODY]
+    text = redactor.text(body.decode("utf-8", "replace")).strip().replace("\n", " ")
+    text = text[:_MAX_ERROR_BODY]
     return error_envelope(
-        f"http_{response.status_code}",
-        f"{url} answered HTTP {response.status_code}" + (f": {text}" if text else ""),
+        f"http_{status_code}",
+        f"{url} answered HTTP {status_code}" + (f": {text}" if text else ""),
     )
 
 

@@ -17,7 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from okr_operator.adapters.kube import KubeApi, NotFoundError
-from okr_operator.adapters.prometheus import Connection, PrometheusQuerier
+from okr_operator.adapters.prometheus import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Connection,
+    PrometheusQuerier,
+)
 from okr_operator.api.spec import PrometheusSourceSpec, SecretKeyRef
 from okr_operator.domain.model import Problem, QueryLanguage, Reason, SourceKind, SourceRef
 
@@ -45,14 +49,19 @@ class SourceResolver:
         executor: ThreadPoolExecutor,
         refresh_seconds: float = 300.0,
         default_language: QueryLanguage = QueryLanguage.PROMQL,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._kube = kube
         self._operator_namespace = operator_namespace
         self._executor = executor
         self._refresh = refresh_seconds
+        self._max_response_bytes = max_response_bytes
         self._default = (
             PrometheusQuerier(
-                Connection(url=default_url), executor=executor, language=default_language
+                Connection(url=default_url),
+                executor=executor,
+                language=default_language,
+                max_response_bytes=max_response_bytes,
             )
             if default_url
             else None
@@ -120,7 +129,10 @@ class SourceResolver:
         except (NotFoundError, _MissingCredentialError) as err:
             return Problem(Reason.REFERENCE_NOT_FOUND, str(err))
         querier = PrometheusQuerier(
-            connection, executor=self._executor, language=spec.query_language
+            connection,
+            executor=self._executor,
+            language=spec.query_language,
+            max_response_bytes=self._max_response_bytes,
         )
         if cached is not None:
             cached.querier.close()

@@ -14,6 +14,7 @@ import kopf
 from okr_operator import logs
 from okr_operator.adapters.kube import KubeApi, load_api_client
 from okr_operator.adapters.metrics import MetricsServer, OkrMetrics, optional_families
+from okr_operator.adapters.prometheus import DEFAULT_MAX_RESPONSE_BYTES
 from okr_operator.adapters.sources import SourceResolver
 from okr_operator.cli import webhook
 from okr_operator.cli.common import Commands
@@ -45,6 +46,22 @@ def _families(text: str) -> list[str]:
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
     return names
+
+
+_BYTE_UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30}
+
+
+def _byte_size(text: str) -> int:
+    """A positive number of bytes: ``4194304`` or with a binary suffix, ``4Mi``."""
+    number, factor = text, 1
+    for suffix, size in _BYTE_UNITS.items():
+        if text.endswith(suffix):
+            number, factor = text.removesuffix(suffix), size
+    if not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(
+            f"invalid size {text!r}: expected a positive number of bytes such as 4194304 or 4Mi"
+        )
+    return int(number) * factor
 
 
 def register(commands: Commands) -> None:
@@ -114,6 +131,14 @@ def register(commands: Commands) -> None:
         "--concurrency", type=int, default=32, help="evaluations running at once (default 32)"
     )
     run.add_argument(
+        "--max-response-bytes",
+        type=_byte_size,
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        metavar="SIZE",
+        help="refuse query answers larger than this (bytes, or with Ki/Mi/Gi; default 4Mi): "
+        "reading stops there, so memory stays bounded",
+    )
+    run.add_argument(
         "--log-level",
         default=os.environ.get("OKR_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
@@ -148,6 +173,7 @@ async def _run(args: argparse.Namespace) -> None:
         operator_namespace=args.operator_namespace,
         executor=queries,
         default_language=args.query_language,
+        max_response_bytes=args.max_response_bytes,
     )
     metrics = OkrMetrics(disabled=args.disable_metric)
     server = MetricsServer(metrics.exposition, address=args.bind_address, port=args.metrics_port)
