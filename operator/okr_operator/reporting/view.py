@@ -251,7 +251,10 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class InvalidObject:
-    """An object the report cannot place: its spec does not parse or its objective is missing."""
+    """An object the report cannot place: its spec does not parse or its objective is missing.
+
+    ``message`` names the object and the field, as the operator's parser does.
+    """
 
     kind: str
     namespace: str
@@ -307,7 +310,7 @@ def build_report(
         if owner in objectives:
             members.setdefault(owner, []).append(kr)
         elif period is None:
-            message = f"Objective {owner} (spec.objectiveRef) not found"
+            message = f"KeyResult {kr.ref}: Objective {owner} (spec.objectiveRef) not found"
             invalid.append(InvalidObject("KeyResult", kr.ref.namespace, kr.ref.name, message))
 
     children: dict[Ref, list[Ref]] = {}

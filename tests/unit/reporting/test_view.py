@@ -161,7 +161,8 @@ def test_a_key_result_whose_objective_is_missing_is_listed_as_invalid() -> None:
     assert [obj["name"] for obj in body["objectives"]] == ["incidents"]  # now a root
     assert body["invalid"][0] == {
         "kind": "KeyResult", "namespace": "okr-company", "name": "availability",
-        "message": "Objective okr-company/reliable (spec.objectiveRef) not found",
+        "message": "KeyResult okr-company/availability: Objective okr-company/reliable "
+                   "(spec.objectiveRef) not found",
     }  # fmt: skip
 
 
