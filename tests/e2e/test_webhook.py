@@ -181,6 +181,20 @@ def test_webhook_should_refuse_what_validate_refuses_and_step_aside_when_down(
             f'admission webhook "objectives.okr.dev" denied the request: {expected}'
         ), refused.stderr
 
+        # Cluster-scoped too: the schema's pattern accepts the URL, the rules do not.
+        bad_url = {
+            "apiVersion": "okr.dev/v1alpha1",
+            "kind": "ClusterPrometheusSource",
+            "metadata": {"name": f"{ns}-no-host"},
+            "spec": {"url": "https://:9090"},
+        }
+        refused = _apply(bad_url)
+        assert refused.returncode == 1, refused.stdout
+        [expected] = validate_document(bad_url)
+        assert refused.stderr.strip().endswith(
+            f'admission webhook "clusterprometheussources.okr.dev" denied the request: {expected}'
+        ), refused.stderr
+
         for good in (
             _objective(ns, "fast-checkout", "Europe/Berlin"),
             _key_result(ns, "p95", "sum(rate(http_requests_total[5m]))"),
