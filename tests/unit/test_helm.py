@@ -56,6 +56,7 @@ CUSTOM_VALUES: dict[str, Any] = {
         "prometheusUrl": "http://prometheus-operated.monitoring.svc:9090",
         "statusInterval": "10m",
         "logLevel": "debug",
+        "queryLanguage": "MetricsQL",
         "extraArgs": ["--concurrency", "64"],
         "extraEnv": [{"name": "TZ", "value": "Europe/Berlin"}],
     },
@@ -442,6 +443,8 @@ def test_rbac_and_arguments_should_follow_the_watched_namespaces(
         "$(POD_NAMESPACE)",
         "--log-level",
         "info",
+        "--query-language",
+        "PromQL",
         *WEBHOOK_ARGS,
     ]
 
