@@ -120,7 +120,7 @@ def register(commands: Commands) -> None:
     run.add_argument(
         "--bind-address",
         default="0.0.0.0",  # noqa: S104 - a pod serves its probes to the kubelet
-        help="address for /metrics and /healthz (default 0.0.0.0)",
+        help="address for /metrics, /healthz and the webhook (default 0.0.0.0)",
     )
     run.add_argument(
         "--operator-namespace",
