@@ -224,6 +224,13 @@ def test_webhook_should_refuse_what_validate_refuses_and_step_aside_when_down(
             log=operator.log_tail(),
         )
         assert _apply(metricsql).returncode == 0
+        # A refusal is someone's manifest, not an operator fault: not an ERROR line.
+        log = operator.log_path.read_text()
+        assert (
+            f'"level": "info", "logger": "kopf.objects", "message": "admission refused: {expected}'
+            in log
+        )
+        assert "failed permanently" not in log
     finally:
         operator.stop()
 

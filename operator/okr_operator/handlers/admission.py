@@ -10,6 +10,7 @@ the same as the operator's and the CLI's, so a manifest is refused at
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,34 @@ def check(
     raise kopf.AdmissionError(message, code=INVALID)
 
 
+class RefusalsAreNotErrors(logging.Filter):
+    """Log a refused manifest at INFO, not as kopf's ERROR.
+
+    kopf reports every ``AdmissionError`` as "Webhook '<id>' failed
+    permanently" at ERROR; a refusal is someone's bad manifest, not a fault of
+    the operator, and must not page whoever alerts on its error logs. A handler
+    that crashes is logged by kopf differently and stays an ERROR.
+    """
+
+    _PREFIXES = tuple(
+        f"Webhook {handler_id!r} failed permanently: " for handler_id in WEBHOOK_PATHS
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a refusal's level and wording; pass every record on."""
+        message = record.msg
+        if record.levelno == logging.ERROR and isinstance(message, str):
+            for prefix in self._PREFIXES:
+                if message.startswith(prefix):
+                    record.levelno, record.levelname = (
+                        logging.INFO,
+                        logging.getLevelName(logging.INFO),
+                    )
+                    record.msg = f"admission refused: {message.removeprefix(prefix)}"
+                    break
+        return True
+
+
 class Admission:
     """The validate handlers and the HTTPS server kopf runs them behind."""
 
@@ -97,6 +126,7 @@ class Admission:
     def register(self, registry: kopf.OperatorRegistry) -> None:
         """Attach the webhook server's setup and one validate handler per kind."""
         kopf.on.startup(registry=registry)(self.startup)
+        logging.getLogger("kopf.objects").addFilter(RefusalsAreNotErrors())
         for handler_id, plural in WEBHOOK_PATHS.items():
             kopf.on.validate(
                 GROUP, VERSION, plural, id=handler_id, side_effects=False, registry=registry

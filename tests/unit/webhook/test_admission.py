@@ -7,6 +7,7 @@ and admits the two cases that must not be blocked.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from okr_operator.handlers.admission import (
     INVALID,
     UNKNOWN_SOURCE,
     Admission,
+    RefusalsAreNotErrors,
     WebhookServing,
     check,
 )
@@ -176,3 +178,21 @@ def test_a_malformed_source_ref_should_be_checked_as_promql_without_asking() -> 
     admission = Admission(SERVING, language_of=lambda *_: pytest.fail("asked"))
     spec = {**GOOD_SPEC, "sourceRef": {"kind": "Thanos", "name": "x"}}
     assert admission.query_language(body("KeyResult", spec)) == QueryLanguage.PROMQL
+
+
+def test_a_refusal_should_be_logged_at_info_and_a_crash_stay_an_error() -> None:
+    logger = logging.getLogger("kopf.objects.test-refusals")
+    logger.propagate = False
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    logger.addFilter(RefusalsAreNotErrors())
+    logger.error("Webhook 'validate-keyresult' failed permanently: KeyResult team-a/p95: bad")
+    logger.error("Webhook 'validate-objective' failed with an exception. Will stop.")
+    logger.error("Handler 'other' failed permanently: not ours")
+    assert [(r.levelname, r.getMessage()) for r in records] == [
+        ("INFO", "admission refused: KeyResult team-a/p95: bad"),
+        ("ERROR", "Webhook 'validate-objective' failed with an exception. Will stop."),
+        ("ERROR", "Handler 'other' failed permanently: not ours"),
+    ]
