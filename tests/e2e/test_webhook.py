@@ -9,10 +9,13 @@ is the chart's own render, with one change: the bench has no Service network
 
 - a manifest ``okr validate`` calls an error is refused with its message;
 - a good one is admitted;
+- an object that is already invalid (created while the operator was not
+  running) takes a new label, with its problems as warnings;
 - a MetricsQL query is refused for the default (PromQL) source and admitted for
   a PrometheusSource that declares MetricsQL;
-- with the operator stopped, failurePolicy Ignore (the chart's default) admits
-  a manifest the webhook would refuse (the schema accepts it).
+- before the operator starts and after it stopped, failurePolicy Ignore (the
+  chart's default) admits a manifest the webhook would refuse (the schema
+  accepts it).
 """
 
 from __future__ import annotations
@@ -138,6 +141,9 @@ def test_webhook_should_refuse_what_validate_refuses_and_step_aside_when_down(
     port = webhook_configuration
     ns = f"webhook-{uuid.uuid4().hex[:8]}"
     kube.core.create_namespace({"metadata": {"name": ns}})
+    # Before the operator runs, nothing answers: failurePolicy Ignore admits.
+    legacy = _key_result(ns, "legacy", "sum(rate(http_requests_total[5m])")
+    assert _apply(legacy).returncode == 0
     operator = start_operator(
         kubeconfig=operator_kubeconfig,
         prometheus_url=None,
@@ -180,6 +186,13 @@ def test_webhook_should_refuse_what_validate_refuses_and_step_aside_when_down(
         assert refused.stderr.strip().endswith(
             f'admission webhook "objectives.okr.dev" denied the request: {expected}'
         ), refused.stderr
+
+        # An object that is already invalid still takes labels, with its problems as warnings.
+        labelled = kubectl("label", "keyresult", "legacy", "-n", ns, "okr.dev/team=payments")
+        assert labelled.stderr.splitlines() == [
+            f"Warning: {line} (admitted: the spec did not change)"
+            for line in validate_document(legacy)
+        ]
 
         # Cluster-scoped too: the schema's pattern accepts the URL, the rules do not.
         bad_url = {
