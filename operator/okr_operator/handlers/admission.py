@@ -5,7 +5,8 @@ serves a handler at ``/<id>`` and Kubernetes accepts only DNS-1123 segments in
 ``clientConfig.service.path`` (kopf's default id, the function's qualified
 name, has dots and underscores). The rules are ``api.spec.validate_document``,
 the same as the operator's and the CLI's, so a manifest is refused at
-``kubectl apply`` exactly when the operator would report it as InvalidSpec.
+``kubectl apply`` exactly when ``okr validate`` calls it an error for the
+language of its source.
 """
 
 from __future__ import annotations
