@@ -245,9 +245,9 @@ def validate_document(
     ``query_language_for``): a query the local PromQL parser rejects is a
     problem only for PromQL; for MetricsQL the server decides.
     """
-    api_version = doc.get("apiVersion")
-    if not isinstance(api_version, str) or not _ours(doc):
+    if not _ours(doc):
         return []
+    api_version = doc.get("apiVersion")
     kind = doc.get("kind")
     meta, _ = _metadata(doc)
     label = f"{kind if isinstance(kind, str) and kind else '(no kind)'} {meta.display()}"
