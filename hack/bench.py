@@ -2,34 +2,35 @@
 """``make bench``: N KeyResults on the test bench, and what the operator costs.
 
 Usage: hack/bench.py --count N [--interval 1m] [--duration 180] [--objectives K]
-                     [--populate-timeout 900] [--keep]
+                     [--populate-timeout 900] [--scrape-every 5] [--restart-settle S]
+                     [--raw-duration 120] [--keep]
 
-What it does, in order:
+What it does, in order (docs/performance.md says why each figure is measured so):
 
 1. starts a throwaway Prometheus holding two hours of deterministic history for
    20 gauges and 20 counters (backfilled with promtool) that it keeps scraping
    live from a tiny exporter in this process, so ``[5m]`` windows stay full;
-2. creates a fresh namespace ``bench-<random>`` and starts ``okr run`` on it (as
-   the bench admin), with ``--status-interval 5m``;
-3. creates K Objectives (one company objective, the rest aligned to it; period
-   45 days either side of now) and N KeyResults (``spec.interval`` 1m, queries
-   spread over the series: mostly ``avg_over_time(...[5m])``) with the
-   kubernetes client from 8 threads, and reports the creation rate;
+2. creates a fresh namespace ``bench-<random>``, starts ``okr run`` on it (as
+   the bench admin, ``--status-interval 5m``) and watches both kinds there;
+3. creates K Objectives and N KeyResults (``spec.interval`` 1m, mostly
+   ``avg_over_time(...[5m])``) from 8 threads, and reports the creation rate;
 4. measures the time from the first create to every object having a
-   ``status.health`` (polling a list every 2 s, so +-2 s);
-5. then, for ``--duration`` seconds of steady state, the evaluation lateness
-   (p50/p99 from the deltas of the ``okr_evaluation_lateness_seconds``
-   histogram, interpolated inside a bucket exactly as PromQL's
-   ``histogram_quantile`` does), evaluations per second, API-server writes per
-   second (status patches from ``okr_status_writes_total`` plus Events created
-   in the namespace, counted via the API), and Prometheus queries per second;
-6. and over the whole run the operator's RSS (``VmHWM`` and ``VmRSS`` of
-   /proc/<pid>/status) and CPU seconds (utime+stime of /proc/<pid>/stat).
+   ``status.health`` (from the watch);
+5. for ``--duration`` seconds of steady state: lateness, duration and
+   event-loop lag quantiles from the operator's histograms, evaluations per
+   second per 30 s slice, full gzip ``/metrics`` scrapes (time, bytes),
+   status patches and Events, Prometheus queries and CPU per query;
+6. restarts the operator: time until its /metrics holds every object again,
+   then the status writes and Events in one more interval, classified;
+7. runs hack/bench_raw_client.py (the same queries at the same rate from a
+   bare aiohttp client) with the operator stopped: the raw ceiling;
+8. over the whole run: the operator's RSS, and CPU seconds per phase of the
+   operator, kube-apiserver, etcd, the throwaway Prometheus and itself.
 
-It stops what it started (operator, Prometheus, exporter) by pid, deletes the
+It stops what it started (operators, Prometheus, exporter) by pid, deletes the
 Objectives and KeyResults it created (unless ``--keep``), so that operators
 other people start with ``-A`` later are not loaded with them, and leaves the
-namespace (the bench runs no namespace controller). The Markdown table it
+namespace (the bench runs no namespace controller). The Markdown report it
 prints is also written to ``.testenv/bench-<N>.md``.
 """
 
