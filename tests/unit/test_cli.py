@@ -69,7 +69,7 @@ def test_every_command_has_readable_help(capsys: pytest.CaptureFixture[str]) -> 
     top = help_of()
     assert "OKRs as Kubernetes resources, measured by Prometheus." in top
     assert "composition root" not in top  # the package docstring is for developers
-    for command in ["run", "validate", "tree", "get"]:
+    for command in ["run", "validate", "preview", "tree", "get"]:
         assert command in top
         text = help_of(command)
         assert text.startswith(f"usage: okr {command} "), text
