@@ -59,6 +59,11 @@ class Resolver:
     async def resolve(self, namespace: str, source: SourceRef | None) -> Querier | Problem:
         return self.querier
 
+    def slot(
+        self, namespace: str, source: SourceRef | None
+    ) -> contextlib.AbstractAsyncContextManager[object]:
+        return contextlib.nullcontext()
+
 
 class Writer:
     def __init__(self) -> None:

@@ -7,7 +7,6 @@ so the resolver gets a placeholder that would fail loudly if it were used.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
 import pytest
@@ -27,14 +26,14 @@ VM = PrometheusSourceSpec(url="http://vm:8428", query_language=METRICSQL)
 
 @pytest.fixture
 def resolver() -> Iterator[SourceResolver]:
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield SourceResolver(
-            default_url="http://127.0.0.1:9090",
-            kube=cast(KubeApi, object()),
-            operator_namespace="okr-system",
-            executor=pool,
-            default_language=METRICSQL,
-        )
+    sources = SourceResolver(
+        default_url="http://127.0.0.1:9090",
+        kube=cast(KubeApi, object()),
+        operator_namespace="okr-system",
+        default_language=METRICSQL,
+    )
+    yield sources
+    sources.close()
 
 
 async def _language(resolver: SourceResolver, namespace: str, ref: SourceRef | None) -> object:

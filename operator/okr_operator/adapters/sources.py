@@ -6,10 +6,17 @@ cert-manager's Issuer and ClusterIssuer), so a team cannot borrow another
 team's credentials by naming them. Clients are cached per source and rebuilt
 when the source changes or its credentials are older than ``refresh``, so a
 rotated token is picked up without a restart.
+
+Each source (and the default Prometheus) has a lane of its own: at most
+``maxConcurrentQueries`` queries at once, on threads of its own. The engine
+takes a lane slot before one of its global slots, so key results of a slow or
+hanging source wait in their own lane and cannot delay those of another.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import tempfile
 import time
@@ -30,6 +37,24 @@ class _MissingCredentialError(LookupError):
     pass
 
 
+DEFAULT_MAX_CONCURRENT_QUERIES = 8
+_Key = tuple[SourceKind, str, str]
+_DEFAULT_LANE: _Key | None = None
+
+
+class _Lane:
+    """One source's share of the queries: ``size`` slots and as many threads."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.slots = asyncio.Semaphore(size)
+        self.executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"query-{name}")
+
+    def close(self) -> None:
+        # Queries in flight finish on their threads; nothing new starts here.
+        self.executor.shutdown(wait=False)
+
+
 @dataclass(slots=True)
 class _Cached:
     spec: PrometheusSourceSpec
@@ -46,20 +71,21 @@ class SourceResolver:
         default_url: str | None,
         kube: KubeApi,
         operator_namespace: str,
-        executor: ThreadPoolExecutor,
         refresh_seconds: float = 300.0,
         default_language: QueryLanguage = QueryLanguage.PROMQL,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_concurrent_queries: int = DEFAULT_MAX_CONCURRENT_QUERIES,
     ) -> None:
         self._kube = kube
         self._operator_namespace = operator_namespace
-        self._executor = executor
         self._refresh = refresh_seconds
         self._max_response_bytes = max_response_bytes
+        self._max_concurrent_queries = max_concurrent_queries
+        self._lanes: dict[_Key | None, _Lane] = {}
         self._default = (
             PrometheusQuerier(
                 Connection(url=default_url),
-                executor=executor,
+                executor=self._lane(_DEFAULT_LANE, None).executor,
                 language=default_language,
                 max_response_bytes=max_response_bytes,
             )
@@ -95,6 +121,41 @@ class SourceResolver:
         cached = self._cache.pop(key, None)
         if cached is not None:
             cached.querier.close()
+        lane = self._lanes.pop(key, None)
+        if lane is not None:
+            lane.close()
+
+    def slot(
+        self, namespace: str, source: SourceRef | None
+    ) -> contextlib.AbstractAsyncContextManager[object]:
+        """One query slot of the source a key result names (hold it while evaluating)."""
+        if source is None:
+            return self._lane(_DEFAULT_LANE, None).slots
+        key = self._key(namespace, source)
+        spec = self._specs.get(key)
+        if spec is None:
+            return contextlib.nullcontext()  # resolve() reports it; nothing to wait for
+        return self._lane(key, spec.max_concurrent_queries).slots
+
+    def close(self) -> None:
+        """Stop every lane's threads (at shutdown)."""
+        for lane in self._lanes.values():
+            lane.close()
+        self._lanes.clear()
+
+    def _lane(self, key: _Key | None, size: int | None) -> _Lane:
+        size = size or self._max_concurrent_queries
+        lane = self._lanes.get(key)
+        if lane is None or lane.size != size:
+            if lane is not None:
+                lane.close()
+            lane = self._lanes[key] = _Lane(size, "default" if key is None else key[2])
+        return lane
+
+    @staticmethod
+    def _key(namespace: str, source: SourceRef) -> _Key:
+        cluster = source.kind is SourceKind.CLUSTER_PROMETHEUS_SOURCE
+        return (source.kind, "" if cluster else namespace, source.name)
 
     async def resolve(
         self, namespace: str, source: SourceRef | None
@@ -109,7 +170,7 @@ class SourceResolver:
                 )
             return self._default
         cluster = source.kind is SourceKind.CLUSTER_PROMETHEUS_SOURCE
-        key = (source.kind, "" if cluster else namespace, source.name)
+        key = self._key(namespace, source)
         where = source.name if cluster else f"{namespace}/{source.name}"
         spec = self._specs.get(key)
         if spec is None:
@@ -130,7 +191,7 @@ class SourceResolver:
             return Problem(Reason.REFERENCE_NOT_FOUND, str(err))
         querier = PrometheusQuerier(
             connection,
-            executor=self._executor,
+            executor=self._lane(key, spec.max_concurrent_queries).executor,
             language=spec.query_language,
             max_response_bytes=self._max_response_bytes,
         )

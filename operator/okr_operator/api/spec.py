@@ -106,6 +106,8 @@ class PrometheusSourceSpec:
     ca_config_map: SecretKeyRef | None = None
     insecure_skip_verify: bool = False
     query_language: QueryLanguage = QueryLanguage.PROMQL
+    # None: the operator's default (okr run --max-concurrent-queries).
+    max_concurrent_queries: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +227,7 @@ def parse_prometheus_source(body: Mapping[str, Any]) -> tuple[Ref, PrometheusSou
         ca_config_map=_secret_key(wire.tls.ca_config_map_ref),
         insecure_skip_verify=wire.tls.insecure_skip_verify,
         query_language=wire.query_language,
+        max_concurrent_queries=wire.max_concurrent_queries,
     )
 
 

@@ -182,6 +182,7 @@ class PrometheusSourceSpecWire(Wire):
     bearer_token_secret_ref: SecretKeyRefWire | None = None
     basic_auth_secret_ref: SecretRefWire | None = None
     tls: TlsWire = Field(default_factory=TlsWire)
+    max_concurrent_queries: Annotated[int, Strict(), Field(ge=1, le=256)] | None = None
     query_language: QueryLanguage = QueryLanguage.PROMQL
 
     @field_validator("timeout")

@@ -15,7 +15,7 @@ from okr_operator import logs
 from okr_operator.adapters.kube import KubeApi, load_api_client
 from okr_operator.adapters.metrics import MetricsServer, OkrMetrics, optional_families
 from okr_operator.adapters.prometheus import DEFAULT_MAX_RESPONSE_BYTES
-from okr_operator.adapters.sources import SourceResolver
+from okr_operator.adapters.sources import DEFAULT_MAX_CONCURRENT_QUERIES, SourceResolver
 from okr_operator.cli import webhook
 from okr_operator.cli.common import Commands
 from okr_operator.domain.durations import parse_duration
@@ -46,6 +46,12 @@ def _families(text: str) -> list[str]:
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
     return names
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: expected a whole number >= 1")
+    return int(text)
 
 
 _BYTE_UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30}
@@ -131,6 +137,14 @@ def register(commands: Commands) -> None:
         "--concurrency", type=int, default=32, help="evaluations running at once (default 32)"
     )
     run.add_argument(
+        "--max-concurrent-queries",
+        type=_positive,
+        default=DEFAULT_MAX_CONCURRENT_QUERIES,
+        metavar="N",
+        help="queries at once per source, unless its spec.maxConcurrentQueries says otherwise "
+        f"(default {DEFAULT_MAX_CONCURRENT_QUERIES}); a hanging source fills only its own",
+    )
+    run.add_argument(
         "--max-response-bytes",
         type=_byte_size,
         default=DEFAULT_MAX_RESPONSE_BYTES,
@@ -161,7 +175,6 @@ def command(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    queries = ThreadPoolExecutor(max_workers=16, thread_name_prefix="prometheus")
     # As many as evaluations may run at once: each may write status and post an
     # Event, and a smaller pool would make those writes the bottleneck.
     api_calls = ThreadPoolExecutor(max_workers=args.concurrency, thread_name_prefix="kube")
@@ -171,7 +184,7 @@ async def _run(args: argparse.Namespace) -> None:
         default_url=args.prometheus_url,
         kube=kube,
         operator_namespace=args.operator_namespace,
-        executor=queries,
+        max_concurrent_queries=args.max_concurrent_queries,
         default_language=args.query_language,
         max_response_bytes=args.max_response_bytes,
     )
@@ -209,5 +222,5 @@ async def _run(args: argparse.Namespace) -> None:
         server.close()
         for task in webhook_tasks:
             task.cancel()
-        queries.shutdown(wait=False, cancel_futures=True)
+        sources.close()
         api_calls.shutdown(wait=False, cancel_futures=True)

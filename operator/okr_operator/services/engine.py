@@ -233,7 +233,7 @@ class Engine:
     async def _run(self, entry: _Entry, scheduled: datetime) -> None:
         next_due: datetime | None = None
         try:
-            async with self._limit:
+            async with self._source_slot(entry), self._limit:
                 if entry.spec is None:
                     await self._settle_invalid(entry)
                 elif entry.kind == "KeyResult":
@@ -258,6 +258,13 @@ class Engine:
             self._schedule(entry, self._clock.now())
         elif next_due is not None:
             self._schedule(entry, next_due)
+
+    def _source_slot(self, entry: _Entry) -> contextlib.AbstractAsyncContextManager[object]:
+        # Taken before a global slot: key results waiting for a busy source
+        # must not hold the slots that key results of other sources need.
+        if isinstance(entry.spec, KeyResult):
+            return self._resolver.slot(entry.ref.namespace, entry.spec.source)
+        return contextlib.nullcontext()
 
     async def _settle_invalid(self, entry: _Entry) -> None:
         # Nothing to evaluate until the spec is fixed (a new generation).

@@ -7,6 +7,7 @@ Kubernetes API and prometheus_client; tests may implement them in memory.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -54,6 +55,14 @@ class QuerierResolver(Protocol):
 
     async def resolve(self, namespace: str, source: SourceRef | None) -> Querier | Problem:
         """Return the querier for ``source`` (None: the operator's default)."""
+        ...
+
+    def slot(self, namespace: str, source: SourceRef | None) -> AbstractAsyncContextManager[object]:
+        """One of the source's query slots, held for a whole evaluation.
+
+        Each source has slots of its own, so the engine waits for one before it
+        takes a global slot: a hanging source then holds only its own.
+        """
         ...
 
 

@@ -80,6 +80,12 @@ URL = "https://mimir.monitoring.svc:8080/prometheus"
             ),
             id="basic auth and a CA from a ConfigMap are parsed",
         ),
+        pytest.param(
+            "PrometheusSource",
+            {"url": URL, "maxConcurrentQueries": 3},
+            (Ref(NS, "mimir"), PrometheusSourceSpec(url=URL, max_concurrent_queries=3)),
+            id="a source may limit the queries it gets at once",
+        ),
     ],
 )
 def test_valid_sources(
@@ -157,6 +163,24 @@ def test_valid_sources(
             "PrometheusSource team-a/mimir: spec.tls.insecureSkipVerify: "
             "input should be a valid boolean",
             id="insecureSkipVerify is a real boolean",
+        ),
+        pytest.param(
+            {"url": URL, "maxConcurrentQueries": 0},
+            "PrometheusSource team-a/mimir: spec.maxConcurrentQueries: "
+            "input should be greater than or equal to 1",
+            id="at least one query at once",
+        ),
+        pytest.param(
+            {"url": URL, "maxConcurrentQueries": 257},
+            "PrometheusSource team-a/mimir: spec.maxConcurrentQueries: "
+            "input should be less than or equal to 256",
+            id="at most 256 queries at once",
+        ),
+        pytest.param(
+            {"url": URL, "maxConcurrentQueries": "4"},
+            "PrometheusSource team-a/mimir: spec.maxConcurrentQueries: "
+            "input should be a valid integer",
+            id="the limit is a number, not text",
         ),
     ],
 )
