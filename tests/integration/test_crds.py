@@ -337,7 +337,7 @@ def test_valid_objects_are_stored_with_their_defaults(
         "interval": "1m",
         "onEmpty": "NoData",
     }
-    source_defaults = {"url": SOURCE_SPEC["url"], "timeout": "30s"}
+    source_defaults = {"url": SOURCE_SPEC["url"], "timeout": "30s", "queryLanguage": "PromQL"}
     assert (source["spec"], cluster["spec"]) == (source_defaults, source_defaults)
     # What the server stored is what the operator parses.
     assert parse_objective(objective).title == "Checkout is fast"
