@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -203,6 +204,11 @@ class _Resolver:
         self._specs = specs
         self._why_not = why_not
 
+    def slot(
+        self, namespace: str, source: SourceRef | None
+    ) -> contextlib.AbstractAsyncContextManager[object]:
+        return self._sources.slot(namespace, source)
+
     async def resolve(
         self, namespace: str, source: SourceRef | None
     ) -> PrometheusQuerier | Problem:
@@ -249,7 +255,6 @@ async def _evaluate(
         default_url=args.prometheus,
         kube=kube,
         operator_namespace=args.operator_namespace,
-        executor=executor,
     )
     specs: dict[tuple[str, str], PrometheusSourceSpec] = {}
     source_docs = [
@@ -297,6 +302,7 @@ async def _evaluate(
         )
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
+        sources.close()
     for ref, kr_status in result.key_results.items():
         objects.append(_as_object(bodies[(KEY_RESULT, str(ref))], kr_status))
     for ref, obj_status in result.objectives.items():
