@@ -22,34 +22,28 @@ def okr(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_examples_validate() -> None:
-    result = okr("validate", str(ROOT / "examples"))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip().endswith("files checked, 0 problems")
-
-
-def test_a_bad_key_result_is_named_with_its_fields(tmp_path: Path) -> None:
+def test_validate_github_annotates_a_broken_file_and_exits_1(tmp_path: Path) -> None:
+    # The installed command, as a CI step runs it.
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        """
-apiVersion: okr.dev/v1alpha1
+        """apiVersion: okr.dev/v1alpha1
 kind: KeyResult
 metadata: {name: p95, namespace: team-a}
 spec:
   objectiveRef: {name: fast}
   query: sum(rate(x[5m])
-  baseline: 300
-  target: 300
-  interval: 5s
+  target: 3
 """
     )
-    result = okr("validate", str(bad))
-    assert result.returncode == 1
-    *problems, summary = result.stdout.splitlines()
-    assert summary == "1 files checked, 3 problems"
-    prefix = f"{bad}: KeyResult team-a/p95: "
-    fields = [line.removeprefix(prefix).split(":")[0] for line in problems]
-    assert sorted(fields) == ["spec.interval", "spec.query", "spec.target"]
+    result = okr("validate", "--output", "github", str(bad))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        f"::notice file={bad},line=5,title=okr validate%3A KeyResult team-a/p95::"
+        "spec.objectiveRef: Objective team-a/fast is not in the files (external)",
+        f"::error file={bad},line=6,title=okr validate%3A KeyResult team-a/p95::"
+        "spec.query: invalid PromQL: unclosed left parenthesis",
+        "1 file checked: 1 error, 0 warnings, 1 note",
+    ]
 
 
 def test_run_refuses_to_guess_the_namespaces() -> None:
