@@ -2,7 +2,7 @@
 
 The body is the concatenation the observer keeps; gzip (when the scraper sends
 ``Accept-Encoding: gzip``, as Prometheus does) shrinks 10,000 key results'
-22 MB to about a twentieth, at level 1 because the text is repetitive enough that
+24 MB to about a twentieth, at level 1 because the text is repetitive enough that
 higher levels buy little and cost several times the CPU. ``?name[]=`` keeps the
 named families only, as prometheus_client's server did.
 """
