@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from okr_operator.api.spec import parse_key_result, parse_objective
+from okr_operator.api.spec import parse_key_result, parse_objective, validate_document
 from okr_operator.api.status import (
     key_result_status_from_dict,
     key_result_status_to_dict,
@@ -568,3 +568,44 @@ def test_a_complete_objective_status_is_accepted_and_reads_back(
         "patch", "obj/o", "-n", ns, "--subresource=status", "--type=merge", "-p", json.dumps(patch)
     )
     assert objective_status_from_dict(get_json(kubectl, "obj", "o", "-n", ns)["status"]) == second
+
+
+@pytest.mark.parametrize(
+    ("rule", "value"),
+    [
+        *[
+            pytest.param(("KeyResult", "interval", "1y (365d)"), v, id=f"interval {v}")
+            for v in ["99999999999y", "8000y", "1y1ms", "366d", "52w2d", "1y", "365d", "52w1d",
+                      "8759h59m59s999ms", "5m500ms", "10s"]
+        ],
+        *[
+            pytest.param(("PrometheusSource", "timeout", "1h"), v, id=f"timeout {v}")
+            for v in ["99999999999y", "1h1ms", "61m", "3600001ms", "1d", "1h", "60m", "3600s",
+                      "59m59s1000ms", "2m5s"]
+        ],
+    ],
+)  # fmt: skip
+def test_duration_bounds_agree_with_the_operator(
+    kubectl: Kubectl, kube_namespace: str, rule: tuple[str, str, str], value: str
+) -> None:
+    kind, field, bound = rule
+    base = KEY_RESULT_SPEC if kind == "KeyResult" else SOURCE_SPEC
+    doc = json.loads(manifest(kind, "duration", with_changes(base, **{field: value})))
+    doc["metadata"]["namespace"] = kube_namespace
+    created = kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(doc), check=False)
+    problems = validate_document(doc)
+    message = f"spec.{field} must be at most {bound}, got {value}"
+    if created.returncode == 0:
+        assert problems == [], problems
+    else:
+        assert created.stderr.strip() == refusal(
+            kind, "duration", [f'spec.{field}: Invalid value: "{value}": {message}']
+        )
+        assert problems == [
+            f"{kind} {kube_namespace}/duration: spec.{field}: must be at most {bound}, got {value}"
+        ]
+    assert (created.returncode == 0) == (value in ACCEPTED_DURATIONS)
+
+
+ACCEPTED_DURATIONS = {"1y", "365d", "52w1d", "8759h59m59s999ms", "5m500ms", "10s", "1h", "60m",
+                      "3600s", "59m59s1000ms", "2m5s"}  # fmt: skip

@@ -87,3 +87,25 @@ def test_run_reads_the_response_size_limit_with_binary_suffixes() -> None:
     assert "invalid size '4MB': expected a positive number of bytes such as 4194304 or 4Mi" in (
         result.stderr
     )
+
+
+def test_validate_reports_an_overflowing_interval_and_checks_the_other_files(
+    tmp_path: Path,
+) -> None:
+    kr = """
+apiVersion: okr.dev/v1alpha1
+kind: KeyResult
+metadata: {{name: {name}, namespace: team-a}}
+spec: {{objectiveRef: {{name: fast}}, query: up, target: 1, interval: {interval}}}
+"""
+    (tmp_path / "a.yaml").write_text(kr.format(name="huge", interval="99999999999y"))
+    (tmp_path / "b.yaml").write_text(kr.format(name="late", interval="8000y"))
+    result = okr("validate", str(tmp_path))
+    assert (result.returncode, result.stderr) == (1, "")
+    assert result.stdout.splitlines() == [
+        f"{tmp_path / 'a.yaml'}: KeyResult team-a/huge: spec.interval: "
+        "must be at most 1y (365d), got 99999999999y",
+        f"{tmp_path / 'b.yaml'}: KeyResult team-a/late: spec.interval: "
+        "must be at most 1y (365d), got 8000y",
+        "2 files checked, 2 problems",
+    ]

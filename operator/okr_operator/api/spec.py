@@ -28,7 +28,7 @@ from okr_operator.api.wire import (
     PrometheusSourceSpecWire,
     SecretKeyRefWire,
 )
-from okr_operator.domain.durations import ELAPSED_VARIABLE, parse_duration
+from okr_operator.domain.durations import ELAPSED_VARIABLE, duration_milliseconds, parse_duration
 from okr_operator.domain.model import (
     GROUP,
     LABEL_PREFIX,
@@ -47,6 +47,11 @@ from okr_operator.domain.periods import quarter_period
 from okr_operator.domain.progress import infer_direction
 
 MIN_INTERVAL = timedelta(seconds=10)
+# Bounds that keep every date the operator computes (now + interval) in range;
+# the CRDs state the same ones in CEL.
+MAX_INTERVAL = timedelta(days=365)
+MAX_TIMEOUT = timedelta(hours=1)
+_MILLISECOND = timedelta(milliseconds=1)
 # What $__elapsed stands for during the syntax check: any valid range will do.
 _ELAPSED_PLACEHOLDER = "1m"
 
@@ -405,9 +410,11 @@ def _translate(detail: ErrorDetails) -> tuple[str, str]:
 def _key_result_rules(wire: KeyResultSpecWire) -> Problems:
     problems: Problems = []
     problems += _direction_rules(wire)
-    interval = parse_duration(wire.interval)
-    if interval < MIN_INTERVAL:
+    interval = duration_milliseconds(wire.interval)
+    if interval < MIN_INTERVAL // _MILLISECOND:
         problems.append(("spec.interval", f"must be at least 10s, got {wire.interval}"))
+    elif interval > MAX_INTERVAL // _MILLISECOND:
+        problems.append(("spec.interval", f"must be at most 1y (365d), got {wire.interval}"))
     if wire.period is not None:
         problems += _period_rules(wire.period)
     if wire.health.at_risk_lag > wire.health.off_track_lag:
@@ -462,8 +469,11 @@ def _source_rules(wire: PrometheusSourceSpecWire) -> Problems:
     problems: Problems = []
     if not urlsplit(wire.url).hostname:
         problems.append(("spec.url", f"must be an http(s) URL with a host, got {wire.url!r}"))
-    if parse_duration(wire.timeout) <= timedelta(0):
+    timeout = duration_milliseconds(wire.timeout)
+    if timeout <= 0:
         problems.append(("spec.timeout", f"must be longer than 0s, got {wire.timeout}"))
+    elif timeout > MAX_TIMEOUT // _MILLISECOND:
+        problems.append(("spec.timeout", f"must be at most 1h, got {wire.timeout}"))
     if wire.bearer_token_secret_ref is not None and wire.basic_auth_secret_ref is not None:
         problems.append(
             ("spec.basicAuthSecretRef", "cannot be combined with spec.bearerTokenSecretRef")

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from okr_operator.domain.durations import parse_duration
+from okr_operator.domain.durations import duration_milliseconds
 from okr_operator.domain.model import Direction, OnEmpty, QueryLanguage, RollupMode, SourceKind
 
 
@@ -65,7 +65,8 @@ class Wire(BaseModel):
 
 
 def _check_duration(value: str) -> str:
-    parse_duration(value)
+    # Syntax only: the range of each field is a rule in api.spec, with its bound.
+    duration_milliseconds(value)
     return value
 
 

@@ -27,20 +27,34 @@ _UNIT_MS = {
 # format_duration stops at days: weeks and years would read ambiguously in status.
 _FORMAT_UNITS = ("d", "h", "m", "s", "ms")
 _MINUTE = timedelta(minutes=1)
+# What timedelta holds (about 2.7 million years); field rules set real bounds.
+_LONGEST = timedelta(days=999_999_999)
+_LONGEST_MS = _LONGEST // timedelta(milliseconds=1)
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse a Prometheus duration such as ``1h30m``, ``2d`` or ``500ms``."""
+def duration_milliseconds(text: str) -> int:
+    """The exact length of a Prometheus duration in milliseconds, however long.
+
+    Range checks compare this number, so a duration too long for ``timedelta``
+    (``99999999999y``) is a clear "too long", not an OverflowError.
+    """
     # "0" is the one unit-less duration Prometheus accepts.
     if text == "0":
-        return timedelta(0)
+        return 0
     match = _DURATION.fullmatch(text)
     if not text or match is None:
         raise ValueError(
             f"invalid duration {text!r}: expected a Prometheus duration such as "
             "'30s', '5m' or '1h30m' (units y, w, d, h, m, s, ms in that order)"
         )
-    millis = sum(int(count) * _UNIT_MS[unit] for unit, count in match.groupdict().items() if count)
+    return sum(int(count) * _UNIT_MS[unit] for unit, count in match.groupdict().items() if count)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a Prometheus duration such as ``1h30m``, ``2d`` or ``500ms``."""
+    millis = duration_milliseconds(text)
+    if millis > _LONGEST_MS:
+        raise ValueError(f"duration {text!r} is too long: at most {_LONGEST.days}d")
     return timedelta(milliseconds=millis)
 
 

@@ -236,6 +236,16 @@ P = "KeyResult team-a/p95: "
             id="an interval below 10s is refused",
         ),
         pytest.param(
+            merged(MINIMAL, interval="8000y"),
+            P + "spec.interval: must be at most 1y (365d), got 8000y",
+            id="an interval whose next evaluation is past year 9999 is refused",
+        ),
+        pytest.param(
+            merged(MINIMAL, interval="99999999999y"),
+            P + "spec.interval: must be at most 1y (365d), got 99999999999y",
+            id="an interval too long for any date type is refused, not an overflow",
+        ),
+        pytest.param(
             merged(MINIMAL, interval="5 minutes"),
             P + "spec.interval: invalid duration '5 minutes': expected a Prometheus duration "
             "such as '30s', '5m' or '1h30m' (units y, w, d, h, m, s, ms in that order)",

@@ -119,6 +119,11 @@ def test_valid_sources(
             id="a zero timeout is refused",
         ),
         pytest.param(
+            {"url": URL, "timeout": "99999999999y"},
+            "PrometheusSource team-a/mimir: spec.timeout: must be at most 1h, got 99999999999y",
+            id="a timeout over an hour is refused, not an overflow",
+        ),
+        pytest.param(
             {"url": URL, "timeout": "30"},
             "PrometheusSource team-a/mimir: spec.timeout: invalid duration '30': expected a "
             "Prometheus duration such as '30s', '5m' or '1h30m' "

@@ -6,6 +6,7 @@ import pytest
 
 from okr_operator.domain.durations import (
     ELAPSED_VARIABLE,
+    duration_milliseconds,
     elapsed_for_query,
     expand_query,
     format_duration,
@@ -61,6 +62,16 @@ def test_parse_duration_accepts_prometheus_durations(text: str, expected: timede
 def test_parse_duration_rejects_bad_input_quoting_it(text: str) -> None:
     with pytest.raises(ValueError, match="^invalid duration " + repr(text).replace("(", r"\(")):
         parse_duration(text)
+
+
+def test_durations_longer_than_timedelta_are_a_value_error_not_an_overflow() -> None:
+    # 99999999999y passed the CRD and crashed the watch handler with OverflowError.
+    assert duration_milliseconds("99999999999y") == 99999999999 * 365 * 86_400_000
+    with pytest.raises(
+        ValueError, match=r"^duration '99999999999y' is too long: at most 999999999d$"
+    ):
+        parse_duration("99999999999y")
+    assert parse_duration("8000y") == timedelta(days=8000 * 365)
 
 
 @pytest.mark.parametrize(
