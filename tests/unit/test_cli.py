@@ -102,10 +102,13 @@ spec: {{objectiveRef: {{name: fast}}, query: up, target: 1, interval: {interval}
     (tmp_path / "b.yaml").write_text(kr.format(name="late", interval="8000y"))
     result = okr("validate", str(tmp_path))
     assert (result.returncode, result.stderr) == (1, "")
+    external = "spec.objectiveRef: Objective team-a/fast is not in the files (external)"
     assert result.stdout.splitlines() == [
-        f"{tmp_path / 'a.yaml'}: KeyResult team-a/huge: spec.interval: "
+        f"{tmp_path / 'a.yaml'}:5: error: KeyResult team-a/huge: spec.interval: "
         "must be at most 1y (365d), got 99999999999y",
-        f"{tmp_path / 'b.yaml'}: KeyResult team-a/late: spec.interval: "
+        f"{tmp_path / 'a.yaml'}:5: note: KeyResult team-a/huge: {external}",
+        f"{tmp_path / 'b.yaml'}:5: error: KeyResult team-a/late: spec.interval: "
         "must be at most 1y (365d), got 8000y",
-        "2 files checked, 2 problems",
+        f"{tmp_path / 'b.yaml'}:5: note: KeyResult team-a/late: {external}",
+        "2 files checked: 2 errors, 0 warnings, 2 notes",
     ]
