@@ -144,3 +144,35 @@ def test_a_restart_resumes_from_status_without_queries_writes_or_events(
     assert [e.message for e in kube.events(ns, "hourly")] == [
         "Unknown → OnTrack (progress 0.60, expected 0.50)"
     ]
+
+
+def test_an_objectives_new_progress_is_written_within_an_interval_when_its_health_stays(
+    kube: Kube, quiet: str, quiet_operator: RunningOperator
+) -> None:
+    # --status-interval is 1h here: only the write rule can bring the new
+    # progress to kubectl within one interval (10 s, objectives and members).
+    ns = quiet
+    kube.create(objective(ns, rollup="Weakest"))
+    kube.create(key_result(ns, "off", series("offtrack"), 200, baseline=100))
+    kube.create(key_result(ns, "on", series("ontrack"), 200, baseline=100))
+    kube.wait_status(
+        "Objective",
+        ns,
+        "goal",
+        lambda s: (s.get("progress"), s.get("health")) == (0.35, "OffTrack"),
+        what="progress 0.35 and OffTrack",
+    )
+    kube.patch_spec("KeyResult", ns, "on", {"target": 180})  # 0.6 → 0.75, still OnTrack
+    member = kube.wait_status(
+        "KeyResult", ns, "on", lambda s: s.get("observedGeneration") == 2, what="generation 2"
+    )
+    assert (member["progress"], member["health"]) == (0.75, "OnTrack")
+    goal = kube.wait_status(
+        "Objective",
+        ns,
+        "goal",
+        lambda s: s.get("progress") == 0.425,
+        what="progress 0.425",
+        timeout=10 + 2,
+    )
+    assert goal["health"] == "OffTrack"

@@ -200,6 +200,9 @@ async def _run(args: argparse.Namespace) -> None:
         clock=SystemClock(),
         status_interval=args.status_interval,
         concurrency=args.concurrency,
+        # Evaluations wait for the watches to list every kind (a restart is
+        # then silent); a listing that never ends must not stop them for good.
+        listing_timeout=timedelta(minutes=2),
     )
     registry = build_registry(engine, sources)
     evaluations = asyncio.create_task(engine.run(), name="okr-engine")

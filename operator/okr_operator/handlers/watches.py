@@ -4,6 +4,13 @@ Thin on purpose: every rule lives in ``api`` (parsing, validation) and the
 engine (evaluation). The handlers only react to events; kopf keeps no per-object
 state for them (no progress, no diff-base, no finalizer), so the operator never
 writes metadata of user objects.
+
+Objects arrive through kopf *index* handlers, not event handlers: kopf calls
+every index handler of the initial listing of every kind before it calls any
+other handler, so the first event handler call (``_listed``) is the moment the
+engine knows every object and may start evaluating. That is what keeps a
+restart silent: no objective is rolled up before its key results are known.
+Deletions come through the event handlers (index handlers never see them).
 """
 
 from __future__ import annotations
@@ -15,7 +22,6 @@ from typing import Any
 
 import kopf
 
-from okr_operator.adapters.sources import SourceResolver
 from okr_operator.api.spec import (
     SpecError,
     parse_key_result,
@@ -23,8 +29,10 @@ from okr_operator.api.spec import (
     parse_prometheus_source,
 )
 from okr_operator.api.status import key_result_status_from_dict, objective_status_from_dict
-from okr_operator.domain.model import GROUP, VERSION, KeyResult, Objective, Ref, SourceKind
-from okr_operator.services.engine import Engine, Kind
+from okr_operator.domain.model import GROUP, VERSION, Ref, SourceKind
+from okr_operator.services.engine import Engine
+from okr_operator.services.kinds import Kind
+from okr_operator.services.ports import SourceCatalog
 
 log = logging.getLogger("okr_operator.handlers")
 STALL_SECONDS = 120.0
@@ -46,22 +54,26 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
 
 
 class Watches:
-    """The handlers, bound to one engine and one source resolver."""
+    """The handlers, bound to one engine and one source catalog."""
 
-    def __init__(self, engine: Engine, sources: SourceResolver) -> None:
+    def __init__(self, engine: Engine, sources: SourceCatalog) -> None:
         self._engine = engine
         self._sources = sources
-        self._seen: dict[tuple[str, Ref], tuple[str, int, str]] = {}
+        self._seen: dict[tuple[Kind, Ref], tuple[str, int, str]] = {}
 
     def register(self, registry: kopf.OperatorRegistry) -> None:
         """Attach every handler to ``registry``."""
         kopf.on.login(registry=registry)(self.login)
         kopf.on.startup(registry=registry)(self.startup)
         kopf.on.probe(id="engine", registry=registry)(self.probe)
-        kopf.on.event(GROUP, VERSION, "keyresults", registry=registry)(self.key_result)
-        kopf.on.event(GROUP, VERSION, "objectives", registry=registry)(self.objective)
-        kopf.on.event(GROUP, VERSION, "prometheussources", registry=registry)(self.source)
-        kopf.on.event(GROUP, VERSION, "clusterprometheussources", registry=registry)(self.source)
+        for plural, arrived, event in (
+            ("keyresults", self.key_result, self.key_result_event),
+            ("objectives", self.objective, self.objective_event),
+            ("prometheussources", self.source, self.source_event),
+            ("clusterprometheussources", self.source, self.source_event),
+        ):
+            kopf.index(GROUP, VERSION, plural, id=f"{plural}-feed", registry=registry)(arrived)
+            kopf.on.event(GROUP, VERSION, plural, registry=registry)(event)
 
     @staticmethod
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -80,54 +92,48 @@ class Watches:
             raise RuntimeError(f"the evaluation loop has not run for {stalled:.0f}s")
         return self._engine.counts()
 
-    async def key_result(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
-        """A KeyResult was listed, added, modified or deleted."""
-        self._okr_event("KeyResult", body, type)
+    # ----- arrivals (index handlers: listed, added, modified) ---------------
 
-    async def objective(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
-        """An Objective was listed, added, modified or deleted."""
-        self._okr_event("Objective", body, type)
-
-    def _okr_event(self, kind: Kind, body: kopf.Body, type_: str | None) -> None:
+    async def key_result(self, body: kopf.Body, **_: Any) -> None:
+        """A KeyResult was listed, added or modified."""
         ref = _ref(body)
-        if type_ == "DELETED":
-            self._seen.pop((kind, ref), None)
-            self._engine.remove(kind, ref)
+        if self._unchanged(Kind.KEY_RESULT, ref, body):
             return
-        if self._unchanged(kind, ref, body):
-            return
-        spec: KeyResult | Objective | None = None
-        invalid = None
         try:
-            spec = parse_key_result(body) if kind == "KeyResult" else parse_objective(body)
+            spec, invalid = parse_key_result(body), None
         except SpecError as err:
-            invalid = str(err)
-            log.warning(
-                f"{kind} spec is invalid", extra={"object": f"{kind} {ref}", "error": invalid}
-            )
-        raw = _status(body)
-        status = (
-            key_result_status_from_dict(raw)
-            if kind == "KeyResult"
-            else objective_status_from_dict(raw)
-        )
-        self._engine.upsert(
-            kind,
+            spec, invalid = None, _invalid(Kind.KEY_RESULT, ref, err)
+        self._engine.upsert_key_result(
             ref,
             uid=body.metadata.uid or "",
             generation=_generation(body),
             spec=spec,
             invalid=invalid,
-            status=status,
+            status=key_result_status_from_dict(_status(body)),
         )
 
-    async def source(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
-        """A (Cluster)PrometheusSource was listed, added, modified or deleted."""
+    async def objective(self, body: kopf.Body, **_: Any) -> None:
+        """An Objective was listed, added or modified."""
+        ref = _ref(body)
+        if self._unchanged(Kind.OBJECTIVE, ref, body):
+            return
+        try:
+            spec, invalid = parse_objective(body), None
+        except SpecError as err:
+            spec, invalid = None, _invalid(Kind.OBJECTIVE, ref, err)
+        self._engine.upsert_objective(
+            ref,
+            uid=body.metadata.uid or "",
+            generation=_generation(body),
+            spec=spec,
+            invalid=invalid,
+            status=objective_status_from_dict(_status(body)),
+        )
+
+    async def source(self, body: kopf.Body, **_: Any) -> None:
+        """A (Cluster)PrometheusSource was listed, added or modified."""
         kind = SourceKind(body.get("kind", SourceKind.PROMETHEUS_SOURCE))
         namespace, name = body.metadata.namespace or "", body.metadata.name or ""
-        if type == "DELETED":
-            self._sources.remove_source(kind, namespace, name)
-            return
         try:
             spec = parse_prometheus_source(body)[1]
         except SpecError as err:
@@ -140,7 +146,34 @@ class Watches:
             return
         self._sources.set_source(kind, namespace, name, spec)
 
-    def _unchanged(self, kind: str, ref: Ref, body: kopf.Body) -> bool:
+    # ----- events (deletions, and the end of the initial listing) -----------
+
+    async def key_result_event(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
+        """A KeyResult event: only deletions are news here."""
+        self._engine.listed()
+        if type == "DELETED":
+            ref = _ref(body)
+            self._seen.pop((Kind.KEY_RESULT, ref), None)
+            self._engine.remove_key_result(ref)
+
+    async def objective_event(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
+        """An Objective event: only deletions are news here."""
+        self._engine.listed()
+        if type == "DELETED":
+            ref = _ref(body)
+            self._seen.pop((Kind.OBJECTIVE, ref), None)
+            self._engine.remove_objective(ref)
+
+    async def source_event(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
+        """A source event: only deletions are news here."""
+        self._engine.listed()
+        if type == "DELETED":
+            kind = SourceKind(body.get("kind", SourceKind.PROMETHEUS_SOURCE))
+            self._sources.remove_source(
+                kind, body.metadata.namespace or "", body.metadata.name or ""
+            )
+
+    def _unchanged(self, kind: Kind, ref: Ref, body: kopf.Body) -> bool:
         # Our own status writes come back as MODIFIED events; when uid,
         # generation and labels are as before there is nothing to re-parse.
         labels = repr(sorted((body.metadata.labels or {}).items()))
@@ -151,11 +184,16 @@ class Watches:
         return False
 
 
-def build_registry(engine: Engine, sources: SourceResolver) -> kopf.OperatorRegistry:
+def build_registry(engine: Engine, sources: SourceCatalog) -> kopf.OperatorRegistry:
     """A fresh registry with every handler (no import-time globals)."""
     registry = kopf.OperatorRegistry()
     Watches(engine, sources).register(registry)
     return registry
+
+
+def _invalid(kind: Kind, ref: Ref, err: SpecError) -> str:
+    log.warning(f"{kind} spec is invalid", extra={"object": f"{kind} {ref}", "error": str(err)})
+    return str(err)
 
 
 def _ref(body: kopf.Body) -> Ref:

@@ -21,6 +21,7 @@ from okr_operator.domain.model import (
 from okr_operator.domain.promql_result import interpret
 from okr_operator.domain.query_check import Verdict, check, reconcile, verdict
 from okr_operator.services.ports import Querier
+from okr_operator.services.results import Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +33,17 @@ class Outcome:
     observation: Observation | None
 
     @property
-    def result(self) -> str:
-        """A snake_case word for ``okr_evaluations_total{result}``."""
+    def result(self) -> Result:
+        """What happened, for ``okr_evaluations_total{result}``."""
         if self.plan.action is Action.WAIT:
-            return "pending"
+            return Result.PENDING
         if self.plan.action in (Action.FREEZE, Action.DONE):
-            return "frozen"
+            return Result.FROZEN
         if isinstance(self.observation, Sample):
-            return "success"
+            return Result.SUCCESS
         if isinstance(self.observation, Problem):
-            return _snake(self.observation.reason)
-        return "skipped"
+            return Result.of(self.observation.reason)
+        return Result.SKIPPED
 
 
 async def evaluate_key_result(
@@ -90,12 +91,3 @@ async def _measure(
     heard = verdict(envelope)
     observation = interpret(envelope, on_empty=kr.on_empty)
     return reconcile(observation, heard, kr=kr, language=querier.language), heard
-
-
-def _snake(name: str) -> str:
-    out: list[str] = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)

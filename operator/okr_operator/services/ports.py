@@ -11,17 +11,19 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from okr_operator.api.spec import PrometheusSourceSpec
 from okr_operator.domain.model import (
-    KeyResult,
     KeyResultStatus,
-    Objective,
     ObjectiveStatus,
-    Period,
     Problem,
     QueryLanguage,
     Ref,
+    SourceKind,
     SourceRef,
 )
+from okr_operator.domain.snapshot import KeyResultSnapshot, ObjectiveSnapshot
+from okr_operator.services.kinds import Kind
+from okr_operator.services.results import Result
 
 
 class Clock(Protocol):
@@ -88,40 +90,51 @@ class EventSink(Protocol):
         ...
 
 
-class Observer(Protocol):
-    """Receives every evaluation (the metrics exporter implements it)."""
+class SourceCatalog(Protocol):
+    """Where the watches put (Cluster)PrometheusSources; the resolver reads them."""
 
-    def key_result_evaluated(
-        self,
-        kr: KeyResult,
-        period: Period | None,
-        status: KeyResultStatus,
-        *,
-        result: str,
-        seconds: float,
-        lateness: float,
+    def set_source(
+        self, kind: SourceKind, namespace: str, name: str, spec: PrometheusSourceSpec
     ) -> None:
-        """Record a key result's evaluation; ``result`` is a snake_case outcome."""
+        """Record a source as the watch delivered it."""
         ...
 
-    def key_result_restored(
-        self, kr: KeyResult, period: Period | None, status: KeyResultStatus
+    def remove_source(self, kind: SourceKind, namespace: str, name: str) -> None:
+        """Forget a deleted (or no longer valid) source."""
+        ...
+
+
+class Observer(Protocol):
+    """Sees every change of the registry's objects (the metrics exporter implements it).
+
+    Each call carries an immutable view of one object's whole state as the
+    registry holds it; an implementation may render it, but the registry stays
+    the owner of the state. There is no separate "restored" call: an object
+    read back from its status after a restart is just a change.
+    """
+
+    def key_result_changed(self, view: KeyResultSnapshot) -> None:
+        """A key result was added, restored, changed spec or period, or got a status."""
+        ...
+
+    def key_result_evaluated(
+        self, view: KeyResultSnapshot, *, result: Result, seconds: float, lateness: float
     ) -> None:
-        """Show a status read back from the object (after a restart) until the next evaluation."""
+        """A key result was evaluated: ``view`` is its new state, the rest is for counters."""
         ...
 
     def key_result_removed(self, ref: Ref) -> None:
         """Drop every series of a deleted key result."""
         ...
 
-    def objective_evaluated(self, obj: Objective, status: ObjectiveStatus) -> None:
-        """Record an objective's rollup."""
+    def objective_changed(self, view: ObjectiveSnapshot) -> None:
+        """An objective was added, restored, changed spec, or rolled up."""
         ...
 
     def objective_removed(self, ref: Ref) -> None:
         """Drop every series of a deleted objective."""
         ...
 
-    def status_written(self, kind: str) -> None:
+    def status_written(self, kind: Kind) -> None:
         """Count one status patch."""
         ...

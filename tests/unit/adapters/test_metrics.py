@@ -20,7 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from okr_operator.adapters.metrics import MetricsServer, OkrMetrics
 from okr_operator.adapters.metrics.exposition import KEY_RESULT_FAMILIES, OBJECTIVE_FAMILIES
-from okr_operator.domain.model import Health, Ref
+from okr_operator.domain.model import Health, KeyResult, KeyResultStatus, Ref
+from okr_operator.domain.snapshot import KeyResultSnapshot, ObjectiveSnapshot
+from okr_operator.services.results import Result
 from tests.unit.adapters import metrics_objects as o
 
 pytestmark = pytest.mark.unit
@@ -37,18 +39,22 @@ OWN = {
 }
 
 
+def kr(spec: KeyResult, status: KeyResultStatus) -> KeyResultSnapshot:
+    return KeyResultSnapshot(spec.ref, spec, o.PERIOD, status)
+
+
 def exported(disabled: tuple[str, ...] = ()) -> OkrMetrics:
     """The fixture objects, in the order the expected file was produced."""
     metrics = OkrMetrics(disabled=disabled)
     metrics.key_result_evaluated(
-        o.LATENCY, o.PERIOD, o.LATENCY_STATUS, result="success", seconds=0.1, lateness=0.0
+        kr(o.LATENCY, o.LATENCY_STATUS), result=Result.SUCCESS, seconds=0.1, lateness=0.0
     )
-    metrics.key_result_restored(o.SIGNUPS, o.PERIOD, o.SIGNUPS_STATUS)
+    metrics.key_result_changed(kr(o.SIGNUPS, o.SIGNUPS_STATUS))  # restored, not evaluated
     metrics.key_result_evaluated(
-        o.UPTIME, o.PERIOD, o.UPTIME_STATUS, result="success", seconds=0.1, lateness=0.0
+        kr(o.UPTIME, o.UPTIME_STATUS), result=Result.SUCCESS, seconds=0.1, lateness=0.0
     )
-    metrics.objective_evaluated(o.RELIABLE, o.RELIABLE_STATUS)
-    metrics.objective_evaluated(o.FAST, o.FAST_STATUS)
+    metrics.objective_changed(ObjectiveSnapshot(o.RELIABLE.ref, o.RELIABLE, o.RELIABLE_STATUS))
+    metrics.objective_changed(ObjectiveSnapshot(o.FAST.ref, o.FAST, o.FAST_STATUS))
     return metrics
 
 
@@ -111,7 +117,7 @@ def test_deleted_objects_vanish_and_others_stay() -> None:
 def test_query_errors_of_a_deleted_key_result_vanish() -> None:
     metrics = exported()
     metrics.key_result_evaluated(
-        o.LATENCY, o.PERIOD, o.LATENCY_STATUS, result="no_data", seconds=0.1, lateness=0.0
+        kr(o.LATENCY, o.LATENCY_STATUS), result=Result.NO_DATA, seconds=0.1, lateness=0.0
     )
     errors = "okr_query_errors_total{"
     assert errors in metrics.exposition().decode()
@@ -119,20 +125,18 @@ def test_query_errors_of_a_deleted_key_result_vanish() -> None:
     assert errors not in metrics.exposition().decode()
 
 
-def test_a_restored_status_never_replaces_an_evaluation() -> None:
+def test_a_new_snapshot_replaces_the_lines_and_an_invalid_spec_drops_them() -> None:
     metrics = exported()
-    stale = o.LATENCY_STATUS.__class__(observed_generation=3, health=Health.UNKNOWN)
-    metrics.key_result_restored(o.LATENCY, o.PERIOD, stale)
-    assert metrics.objects_exposition().decode() == EXPECTED
-    # An evaluation does replace a restored one.
-    metrics.key_result_evaluated(
-        o.SIGNUPS, o.PERIOD, o.UPTIME_STATUS, result="success", seconds=0.1, lateness=0.0
-    )
+    metrics.key_result_changed(kr(o.SIGNUPS, o.UPTIME_STATUS))
     health = families(metrics.objects_exposition().decode())["okr_key_result_health"]
     assert ("okr_key_result_health", {
         "namespace": "payments", "objective": "reliable", "key_result": "signups",
         "health": "Achieved",
     }, 1.0) in health  # fmt: skip
+    metrics.key_result_changed(
+        KeyResultSnapshot(o.SIGNUPS.ref, None, None, o.UPTIME_STATUS, "spec.target: required")
+    )
+    assert 'key_result="signups"' not in metrics.objects_exposition().decode()
 
 
 def test_disabled_families_and_only_they_are_left_out() -> None:

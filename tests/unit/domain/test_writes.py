@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from okr_operator.domain.model import (
     KeyResultStatus,
     ObjectiveStatus,
 )
-from okr_operator.domain.writes import needs_write_now, write_due
+from okr_operator.domain.writes import next_write, visible_change
 
 from .helpers import utc
 
@@ -31,6 +31,8 @@ WRITTEN = KeyResultStatus(
     last_evaluation_time=T0,
     conditions=(READY,),
 )
+INTERVAL = timedelta(minutes=1)
+STATUS_INTERVAL = timedelta(minutes=5)
 
 
 @pytest.mark.parametrize(
@@ -40,14 +42,17 @@ WRITTEN = KeyResultStatus(
         pytest.param(
             replace(
                 WRITTEN,
-                value=2.0,
-                progress=0.6,
+                value=1.01,
+                progress=0.509,
                 expected_progress=0.5,
                 last_evaluation_time=utc(2026, 11, 2),
             ),
             False,
-            id="numbers alone wait for the interval",
+            id="less than a progress point waits for the status interval",
         ),
+        pytest.param(replace(WRITTEN, progress=0.51), True, id="one progress point"),
+        pytest.param(replace(WRITTEN, progress=0.49), True, id="one progress point down"),
+        pytest.param(replace(WRITTEN, progress=None), True, id="progress became unknown"),
         pytest.param(replace(WRITTEN, health=Health.AT_RISK), True, id="health changed"),
         pytest.param(replace(WRITTEN, grade=0.5), True, id="grade changed"),
         pytest.param(replace(WRITTEN, observed_generation=2), True, id="generation changed"),
@@ -66,29 +71,81 @@ WRITTEN = KeyResultStatus(
         ),
     ],
 )
-def test_needs_write_now_for_key_results(new: KeyResultStatus, expected: bool) -> None:
-    assert needs_write_now(WRITTEN, new) is expected
+def test_visible_change_for_key_results(new: KeyResultStatus, expected: bool) -> None:
+    assert visible_change(WRITTEN, new) is expected
 
 
-def test_needs_write_now_when_nothing_was_written() -> None:
-    assert needs_write_now(None, ObjectiveStatus()) is True
-
-
-def test_needs_write_now_for_objectives() -> None:
-    written = ObjectiveStatus(observed_generation=1, progress=0.5, health=Health.ON_TRACK)
+def test_visible_change_for_objectives() -> None:
+    written = ObjectiveStatus(observed_generation=1, progress=0.5, health=Health.OFF_TRACK)
     assert (
-        needs_write_now(written, replace(written, progress=0.6)),
-        needs_write_now(written, replace(written, health=Health.OFF_TRACK)),
-    ) == (False, True)
+        visible_change(written, replace(written, progress=0.505)),
+        visible_change(written, replace(written, progress=0.667)),
+        visible_change(written, replace(written, health=Health.AT_RISK)),
+    ) == (False, True, True)
+
+
+def when(new: KeyResultStatus, *, written: KeyResultStatus | None, since: timedelta) -> object:
+    """``next_write`` at T0 + since for a status written at T0, as an offset from T0."""
+    at = next_write(
+        written,
+        new,
+        last_write=T0 if written is not None else None,
+        now=T0 + since,
+        interval=INTERVAL,
+        status_interval=STATUS_INTERVAL,
+    )
+    return None if at is None else at - T0
 
 
 @pytest.mark.parametrize(
-    ("last_write", "now", "expected"),
+    ("new", "written", "since", "expected"),
     [
-        pytest.param(None, T0, True, id="never written"),
-        pytest.param(T0, T0 + timedelta(minutes=4, seconds=59), False, id="within the interval"),
-        pytest.param(T0, T0 + timedelta(minutes=5), True, id="the interval has passed"),
+        pytest.param(WRITTEN, None, timedelta(0), timedelta(0), id="never written: now"),
+        pytest.param(
+            replace(WRITTEN, progress=0.6),
+            WRITTEN,
+            timedelta(minutes=2),
+            timedelta(minutes=2),
+            id="a visible change an interval after the last write: now",
+        ),
+        pytest.param(
+            replace(WRITTEN, health=Health.OFF_TRACK),
+            WRITTEN,
+            timedelta(seconds=20),
+            INTERVAL,
+            id="a visible change within the interval: when the interval has passed",
+        ),
+        pytest.param(
+            replace(WRITTEN, value=1.001),
+            WRITTEN,
+            timedelta(minutes=4, seconds=59),
+            None,
+            id="unchanged within the status interval: not at all",
+        ),
+        pytest.param(
+            replace(WRITTEN, value=1.001),
+            WRITTEN,
+            STATUS_INTERVAL,
+            STATUS_INTERVAL,
+            id="unchanged once the status interval has passed: now",
+        ),
     ],
 )
-def test_write_due(last_write: datetime | None, now: datetime, expected: bool) -> None:
-    assert write_due(last_write, now, timedelta(minutes=5)) is expected
+def test_next_write(
+    new: KeyResultStatus, written: KeyResultStatus | None, since: timedelta, expected: object
+) -> None:
+    assert when(new, written=written, since=since) == expected
+
+
+def test_an_unchanged_refresh_still_waits_for_the_evaluation_interval() -> None:
+    # --status-interval shorter than the object's interval never means more
+    # than one write per interval.
+    at = next_write(
+        WRITTEN,
+        WRITTEN,
+        last_write=T0,
+        now=T0 + timedelta(seconds=30),
+        interval=INTERVAL,
+        status_interval=timedelta(seconds=5),
+    )
+    assert at is None

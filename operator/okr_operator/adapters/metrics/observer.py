@@ -1,7 +1,8 @@
 """The metrics exporter: implements ``services.ports.Observer``.
 
-Each object's ``okr_*`` lines are rendered when it is evaluated (or restored
-after a restart) and kept per object; a deleted object's lines go with it, so
+Each object's ``okr_*`` lines are rendered from the engine's snapshot of it
+whenever it changes (evaluated, restored after a restart, new spec or period)
+and kept per object; a deleted object's lines go with it, so
 there is no stale gauge to forget. A scrape concatenates the kept lines after
 the operator's own counters and histograms, which stay ordinary
 prometheus_client instruments. The lock only guards the two dicts: a scrape
@@ -26,14 +27,9 @@ from okr_operator.adapters.metrics.exposition import (
     render_key_result,
     render_objective,
 )
-from okr_operator.domain.model import (
-    KeyResult,
-    KeyResultStatus,
-    Objective,
-    ObjectiveStatus,
-    Period,
-    Ref,
-)
+from okr_operator.domain.model import KeyResult, Ref
+from okr_operator.domain.snapshot import KeyResultSnapshot, ObjectiveSnapshot
+from okr_operator.services.results import Result
 
 # Key-result families users may turn off (``okr run --disable-metric``).
 OPTIONAL_FAMILIES = tuple(family.name for family in KEY_RESULT_FAMILIES)
@@ -64,7 +60,6 @@ class OkrMetrics:
         self.registry = registry or CollectorRegistry()
         self._lock = threading.Lock()
         self._key_results: dict[Ref, tuple[KeyResult, Rendered]] = {}
-        self._restored: set[Ref] = set()  # shown from the object's status, not evaluated yet
         self._objectives: dict[Ref, Rendered] = {}
         self.evaluations = Counter(
             "okr_evaluations",
@@ -110,56 +105,48 @@ class OkrMetrics:
 
     # ----- Observer ---------------------------------------------------------
 
-    def key_result_evaluated(
-        self,
-        kr: KeyResult,
-        period: Period | None,
-        status: KeyResultStatus,
-        *,
-        result: str,
-        seconds: float,
-        lateness: float,
-    ) -> None:
-        """Record one evaluation and render the key result's lines."""
-        lines = render_key_result(kr, period, status, self.disabled)
+    def key_result_changed(self, view: KeyResultSnapshot) -> None:
+        """Render a key result's lines from its current state (restored, new spec or period)."""
+        kr = view.spec
+        if kr is None:  # an invalid spec has no series to show
+            self.key_result_removed(view.ref)
+            return
+        lines = render_key_result(kr, view.period, view.status, self.disabled)
         with self._lock:
             old = self._key_results.get(kr.ref)
             self._key_results[kr.ref] = (kr, lines)
-            self._restored.discard(kr.ref)
         if old is not None and old[0].objective != kr.objective:
             self._drop_errors(old[0])
-        self.evaluations.labels(result=result).inc()
+
+    def key_result_evaluated(
+        self, view: KeyResultSnapshot, *, result: Result, seconds: float, lateness: float
+    ) -> None:
+        """Record one evaluation and render the key result's lines."""
+        self.key_result_changed(view)
+        self.evaluations.labels(result=result.value).inc()
         self.duration.observe(seconds)
         self.lateness.observe(lateness)
-        if result not in ("success", "pending", "frozen"):
-            self.query_errors.labels(kr.ref.namespace, kr.objective, kr.ref.name, result).inc()
-
-    def key_result_restored(
-        self, kr: KeyResult, period: Period | None, status: KeyResultStatus
-    ) -> None:
-        """Export a status read back from the object; counts no evaluation."""
-        with self._lock:
-            if kr.ref in self._key_results and kr.ref not in self._restored:
-                return  # evaluated since: that is newer than the object's status
-        lines = render_key_result(kr, period, status, self.disabled)
-        with self._lock:
-            if kr.ref not in self._key_results or kr.ref in self._restored:
-                self._key_results[kr.ref] = (kr, lines)
-                self._restored.add(kr.ref)
+        kr = view.spec
+        if kr is not None and result.is_problem:
+            self.query_errors.labels(
+                kr.ref.namespace, kr.objective, kr.ref.name, result.value
+            ).inc()
 
     def key_result_removed(self, ref: Ref) -> None:
         """Drop a deleted key result's lines."""
         with self._lock:
             old = self._key_results.pop(ref, None)
-            self._restored.discard(ref)
         if old is not None:
             self._drop_errors(old[0])
 
-    def objective_evaluated(self, obj: Objective, status: ObjectiveStatus) -> None:
-        """Record one rollup."""
-        lines = render_objective(obj, status)
+    def objective_changed(self, view: ObjectiveSnapshot) -> None:
+        """Render an objective's lines from its current state (restored, new spec, rolled up)."""
+        if view.spec is None:
+            self.objective_removed(view.ref)
+            return
+        lines = render_objective(view.spec, view.status)
         with self._lock:
-            self._objectives[obj.ref] = lines
+            self._objectives[view.ref] = lines
 
     def objective_removed(self, ref: Ref) -> None:
         """Drop a deleted objective's lines."""

@@ -1,0 +1,113 @@
+"""The key-result use case: find its period and source, evaluate, settle, wake its objective."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from okr_operator.domain.model import KeyResult, Period, Problem, Reason, Ref
+from okr_operator.services.evaluate import evaluate_key_result
+from okr_operator.services.flights import Flights
+from okr_operator.services.ports import Clock, Observer, QuerierResolver
+from okr_operator.services.problems import problem_status
+from okr_operator.services.publisher import Publisher
+from okr_operator.services.registry import KeyResultEntry, Registry
+from okr_operator.services.results import Result
+from okr_operator.services.scheduler import next_slot
+
+# The write interval of a key result whose spec is invalid (so it has no
+# interval of its own): the default of spec.interval.
+_DEFAULT_INTERVAL = timedelta(minutes=1)
+
+
+class KeyResults:
+    """Evaluates one key result at a time; the scheduler decides when."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        resolver: QuerierResolver,
+        flights: Flights,
+        publisher: Publisher,
+        observer: Observer,
+        clock: Clock,
+        touch: Callable[[Ref], None],
+    ) -> None:
+        self._registry = registry
+        self._resolver = resolver
+        self._flights = flights
+        self._publisher = publisher
+        self._observer = observer
+        self._clock = clock
+        self._touch = touch
+
+    async def evaluate(self, entry: KeyResultEntry, scheduled: datetime) -> datetime | None:
+        """Evaluate ``entry``; return when it is due next (None: not until it changes)."""
+        # Whole seconds: the status shows seconds, and identical queries of one
+        # second then share one request (single flight).
+        moment = self._clock.now()
+        now = moment.replace(microsecond=0)
+        lateness = max(0.0, (moment - scheduled).total_seconds())
+        started = time.monotonic()
+        kr = entry.spec
+        previous = entry.status
+        if kr is None:
+            invalid = Problem(Reason.INVALID_SPEC, entry.invalid or "invalid spec")
+            status = problem_status(previous, invalid, generation=entry.generation, now=now)
+            await self._publisher.key_result(entry, status, _DEFAULT_INTERVAL)
+            return None  # nothing to evaluate until the spec is fixed
+        period = self.period_of(kr)
+        if isinstance(period, Problem):
+            status = problem_status(previous, period, generation=kr.generation, now=now)
+            result = Result.REFERENCE_NOT_FOUND
+            next_due: datetime | None = next_slot(entry.uid, kr.interval, moment)
+        else:
+            querier = await self._resolver.resolve(kr.ref.namespace, kr.source)
+            shared = querier if isinstance(querier, Problem) else self._flights.share(querier)
+            outcome = await evaluate_key_result(kr, period, previous, querier=shared, now=now)
+            status, result = outcome.status, outcome.result
+            next_due = self._next_due(entry, kr, period, result, moment)
+        if self._registry.key_result(entry.ref) is not entry:
+            return None  # deleted while its query ran: its series must stay dropped
+        await self._publisher.key_result(entry, status, kr.interval)
+        if self._registry.key_result(entry.ref) is not entry:
+            return None  # deleted during its write
+        self._observer.key_result_evaluated(
+            self._registry.key_result_view(entry),
+            result=result,
+            seconds=time.monotonic() - started,
+            lateness=lateness,
+        )
+        objective = entry.objective
+        if objective is not None and (status.progress, status.health) != (
+            previous.progress,
+            previous.health,
+        ):
+            self._touch(objective)
+        return next_due
+
+    def period_of(self, kr: KeyResult) -> Period | Problem:
+        """The period ``kr`` is evaluated in, or why there is none."""
+        # A key result needs its objective even with a period of its own: the
+        # objectiveRef is what places it in the alignment map.
+        ref = Ref(kr.ref.namespace, kr.objective)
+        objective = self._registry.objective(ref)
+        if objective is None or objective.spec is None:
+            what = "not found" if objective is None else "has an invalid spec"
+            return Problem(
+                Reason.REFERENCE_NOT_FOUND, f"Objective {ref} (spec.objectiveRef) {what}"
+            )
+        return kr.period or objective.spec.period
+
+    @staticmethod
+    def _next_due(
+        entry: KeyResultEntry, kr: KeyResult, period: Period, result: Result, moment: datetime
+    ) -> datetime | None:
+        if result is Result.FROZEN:
+            return None  # the period is over; only a spec change wakes it again
+        slot = next_slot(entry.uid, kr.interval, moment)
+        if result is Result.PENDING:
+            return min(period.start, slot)
+        return slot
