@@ -4,7 +4,7 @@
 # ~/.cache/okr-operator), outside the work tree, so a fresh clone on a machine
 # that has built once before gets them in seconds.
 #
-# Usage: hack/tools.sh [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|harnesses|versions]
+# Usage: hack/tools.sh [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|harnesses|schemas|versions]
 #        hack/tools.sh harness-path NAME   (the binary of hack/harness/NAME at this checkout)
 set -euo pipefail
 
@@ -12,6 +12,11 @@ KUBE_VERSION=1.36.3        # kube-apiserver and kubectl; their staging modules a
 ETCD_VERSION=3.6.16        # the etcd minor envtest ships for Kubernetes 1.34 to 1.36
 HELM_VERSION=3.19.0
 KUBECONFORM_VERSION=0.7.0
+# The Adaptive Card JSON schema as Microsoft ships it in a registry package: the
+# card designer embeds it (src/adaptive-card-schema.ts); okr digest --format teams
+# is validated against it. The integrity is npm's own (dist.integrity).
+ADAPTIVECARDS_DESIGNER_VERSION=2.4.4
+ADAPTIVECARDS_DESIGNER_INTEGRITY=sha512-NhqlOr+rMmANEkZNeiuypYcwDPxTUB/i7la/O86gbpta6ApoEmaXbUwGZk3RRdhNC2Y4AYMAwGdoPN3mR3G14A==
 
 CACHE_DIR=${OKR_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/okr-operator}
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -176,6 +181,7 @@ apt_packages() {
   command -v chromium >/dev/null || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   command -v pdftotext >/dev/null || missing+=(poppler-utils)
+  command -v npm >/dev/null || missing+=(npm)  # fetches the Adaptive Card schema (below)
   # Without recommends Chromium brings no fonts; a scorecard needs readable ones.
   [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
   [ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || missing+=(fonts-liberation)
@@ -194,6 +200,27 @@ apt_packages() {
   $sudo rm -f /usr/sbin/policy-rc.d
 }
 
+adaptive_card_schema() {
+  local out=$CACHE_DIR/schemas/adaptive-card-designer-$ADAPTIVECARDS_DESIGNER_VERSION.json
+  [ -s "$out" ] && return 0
+  mkdir -p "$CACHE_DIR/schemas"
+  local work; work=$(mktemp -d)
+  log "fetching the Adaptive Card schema (adaptivecards-designer $ADAPTIVECARDS_DESIGNER_VERSION from npm)"
+  (cd "$work" && npm pack --silent "adaptivecards-designer@$ADAPTIVECARDS_DESIGNER_VERSION" >/dev/null)
+  local tarball=$work/adaptivecards-designer-$ADAPTIVECARDS_DESIGNER_VERSION.tgz
+  local actual; actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+  if [ "$actual" != "$ADAPTIVECARDS_DESIGNER_INTEGRITY" ]; then
+    log "adaptivecards-designer tarball integrity mismatch: $actual"; rm -rf "$work"; exit 1
+  fi
+  tar -xzf "$tarball" -C "$work" package/src/adaptive-card-schema.ts
+  # The file is `export const adaptiveCardSchema = { ...JSON... };`: keep the JSON.
+  sed -e '1,/^export const adaptiveCardSchema =/d' -e 's/^};[[:space:]]*$/}/' \
+    "$work/package/src/adaptive-card-schema.ts" > "$out.tmp"
+  python3 -m json.tool "$out.tmp" >/dev/null
+  mv "$out.tmp" "$out"
+  rm -rf "$work"
+}
+
 # Pinned versions, for tests that check what the bench runs.
 versions() {
   printf 'KUBE_VERSION=%s\nETCD_VERSION=%s\nHELM_VERSION=%s\nKUBECONFORM_VERSION=%s\n' \
@@ -202,7 +229,8 @@ versions() {
 }
 
 case "${1:-all}" in
-  all) apt_packages; etcd; helm; kubeconform; kube_apiserver; kubectl; harnesses ;;
+  all) apt_packages; etcd; helm; kubeconform; kube_apiserver; kubectl; harnesses; adaptive_card_schema ;;
+  schemas) adaptive_card_schema ;;
   harnesses) harnesses ;;
   harness-path) harness_path "${2:?usage: $0 harness-path NAME}"; exit 0 ;;
   apt) apt_packages ;;
@@ -212,6 +240,6 @@ case "${1:-all}" in
   helm) helm ;;
   kubeconform) kubeconform ;;
   versions) versions ;;
-  *) echo "usage: $0 [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|harnesses|versions|harness-path NAME]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|harnesses|schemas|versions|harness-path NAME]" >&2; exit 2 ;;
 esac
 echo "$BIN_DIR"

@@ -11,6 +11,7 @@ Debian's Chromium and read back with poppler; its pages are kept as PNGs in
 from __future__ import annotations
 
 import csv
+import http.server
 import io
 import json
 import os
@@ -18,11 +19,12 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -36,7 +38,7 @@ from tests.support.okr_replay import (
     save,
     status_patches,
 )
-from tests.support.processes import REPO_ROOT
+from tests.support.processes import REPO_ROOT, free_port
 
 sys.path.insert(0, str(REPO_ROOT / "hack"))
 from demo_model import EPOCH
@@ -204,3 +206,81 @@ def test_with_prometheus_the_charts_have_every_evaluation_interval(
     for name in uses_elapsed:
         assert charts[name]["source"] == "history"
         assert f"{namespace}/{name}: history points only".encode() in done.stderr
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver on loopback: keeps each POSTed body, answers like Slack ("ok")."""
+
+    bodies: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        type(self).bodies.append(self.rfile.read(length))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        return
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[bytes]]]:
+    _Receiver.bodies = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/services/T000/B000/secret", _Receiver.bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_slack_digest_is_posted_to_the_webhook_within_block_kits_limits(
+    bench: Bench, demo: DemoOrganisation, receiver: tuple[str, list[bytes]], tmp_path: Path
+) -> None:
+    url, bodies = receiver
+    url_file = tmp_path / "webhook-url"
+    url_file.write_text(url + "\n")
+    links = ["--web-url", "https://okr.example.com", "--grafana-url", "https://grafana.example.com"]
+    okr(bench, "digest", "-A", "--format", "slack", "--webhook-url-file", str(url_file), *links)
+    [body] = bodies
+    message = json.loads(body)
+    blocks = message["blocks"]
+    assert len(blocks) <= 50
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert all(len(text) <= 3000 for text in sections)
+    teams = {kr["metadata"]["labels"]["okr.dev/team"] for kr in demo.key_results}
+    behind = [kr for kr in demo.key_results if kr["status"]["health"] in ("AtRisk", "OffTrack")]
+    assert behind, "the demo has key results behind plan"
+    text = "\n".join(sections)
+    for kr in behind:
+        team = kr["metadata"]["labels"]["okr.dev/team"]
+        assert f"Team {team}" in text
+        link = f"https://okr.example.com/keyresults/{kr['metadata']['namespace']}/"
+        assert link + kr["metadata"]["name"] in text
+    assert {line.split("Team ")[1].split("|")[-1].rstrip("*>")
+            for line in text.splitlines() if "Team " in line} <= teams  # fmt: skip
+
+
+def test_a_failing_webhook_is_reported_without_its_url(
+    bench: Bench, demo: DemoOrganisation, tmp_path: Path
+) -> None:
+    url_file = tmp_path / "webhook-url"
+    url_file.write_text(f"http://127.0.0.1:{free_port()}/services/T000/B000/secret\n")
+    done = okr(bench, "digest", "-n", demo.namespace("team-ml"), "--format", "teams",
+               "--webhook-url-file", str(url_file), check=False)  # fmt: skip
+    assert done.returncode == 1
+    assert b"the webhook could not be reached (ConnectionError)" in done.stderr
+    assert b"secret" not in done.stderr
+
+
+def test_the_markdown_digest_prints_the_week(bench: Bench, demo: DemoOrganisation) -> None:
+    text = okr(bench, "digest", "-A", "--format", "markdown", "--print").stdout.decode()
+    assert text.startswith("# OKR digest: ")
+    for kr in demo.key_results:
+        if kr["status"]["health"] in ("AtRisk", "OffTrack"):
+            assert kr["spec"]["description"] in text
+    assert "Check-ins due: none" in text
