@@ -8,7 +8,7 @@ is the chart's own render, with one change: the bench has no Service network
 ``url`` of the operator on loopback, path kept. Then:
 
 - a manifest ``okr validate`` calls an error is refused with its message;
-- a good one is admitted;
+- a good one is admitted, with ``okr validate``'s warnings as kubectl warnings;
 - an object that is already invalid (created while the operator was not
   running) takes a new label, with its problems as warnings;
 - a MetricsQL query is refused for the default (PromQL) source and admitted for
@@ -35,6 +35,7 @@ import yaml
 from kubernetes import client
 
 from okr_operator.api.spec import validate_document
+from okr_operator.cli.webhook import validate_warnings
 from tests.e2e.conftest import OPERATOR_NAMESPACE
 from tests.support.helm import CHART_DIR, helm
 from tests.support.kube import kubectl
@@ -218,6 +219,17 @@ def test_webhook_should_refuse_what_validate_refuses_and_step_aside_when_down(
         assert kube.get("KeyResult", ns, "p95")["spec"]["query"] == (
             "sum(rate(http_requests_total[5m]))"
         )
+
+        # okr validate's warnings reach kubectl; the object is admitted.
+        percent = _key_result(
+            ns, "availability", "sum(rate(ok_total[5m])) / sum(rate(all_total[5m]))"
+        )
+        percent["spec"].update(baseline=0.5, target=99.9)
+        warned = _apply(percent)
+        assert warned.returncode == 0, warned.stderr
+        [warning] = validate_warnings(percent)
+        assert "looks like a percentage" in warning
+        assert warned.stderr.splitlines() == [f"Warning: {warning}"]
 
         # MetricsQL is refused for the default (PromQL) source, admitted for a source
         # that declares it once the operator's watch has seen that source.

@@ -14,11 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import kopf
+import yaml
 from kubernetes import client
 
 from okr_operator.adapters.webhook_certificates import (
@@ -26,6 +29,8 @@ from okr_operator.adapters.webhook_certificates import (
     service_hostnames,
 )
 from okr_operator.adapters.webhook_configuration import WebhookConfigurationCA
+from okr_operator.cli import findings
+from okr_operator.cli.manifests import Document, Loaded
 from okr_operator.handlers.admission import Admission, LanguageOf, WebhookServing
 
 # How often the bundle is compared again once set (a helm upgrade may reset it),
@@ -103,7 +108,8 @@ def start(
 ) -> list[asyncio.Task[None]]:
     """Register the webhook with kopf; return the task that keeps the CA bundle, if any."""
     serving = _serving(args)
-    Admission(serving, language_of=language_of).register(registry)
+    admission = Admission(serving, language_of=language_of, warnings_of=validate_warnings)
+    admission.register(registry)
     if not args.webhook_configuration or serving.ca_file is None:
         return []
     bundle = WebhookConfigurationCA(api_client, name=args.webhook_configuration, executor=executor)
@@ -111,6 +117,25 @@ def start(
         serving.ca_file.read_bytes(), recheck_seconds=RECHECK_SECONDS, retry_seconds=RETRY_SECONDS
     )
     return [asyncio.create_task(keep, name="okr-webhook-ca-bundle")]
+
+
+def validate_warnings(body: Mapping[str, Any]) -> list[str]:
+    """What ``okr validate`` warns about in this one object, one line each.
+
+    The object on its own: warnings that need another file (the period of
+    the key result's objective) are not given, as ``okr validate`` on a single
+    file would not give them either.
+    """
+    # Composed from its own YAML: Document finds field lines through the nodes' marks.
+    # A mapping always dumps to a document, so compose never returns None here.
+    node = cast(yaml.Node, yaml.compose(yaml.safe_dump(dict(body))))
+    document = Document(file="", line=1, body=body, node=node)
+    found = findings.check(Loaded(files=[""], documents=[document]))
+    return [
+        ": ".join(part for part in (f.object, f.field, f.message) if part)
+        for f in found
+        if f.severity is findings.Severity.WARNING
+    ]
 
 
 def _flags(args: argparse.Namespace) -> list[tuple[str, object]]:

@@ -40,6 +40,8 @@ UNKNOWN_SOURCE = (
 # The query language of a key result's source, as the operator knows it from its
 # watches (``SourceResolver.language``): None for a source it has not seen.
 LanguageOf = Callable[[str, SourceRef | None], QueryLanguage | None]
+# ``okr validate``'s warnings about one object (they live with the CLI's findings).
+WarningsOf = Callable[[Mapping[str, Any]], list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +122,12 @@ class RefusalsAreNotErrors(logging.Filter):
 class Admission:
     """The validate handlers and the HTTPS server kopf runs them behind."""
 
-    def __init__(self, serving: WebhookServing, *, language_of: LanguageOf) -> None:
+    def __init__(
+        self, serving: WebhookServing, *, language_of: LanguageOf, warnings_of: WarningsOf
+    ) -> None:
         self._serving = serving
         self._language_of = language_of
+        self._warnings_of = warnings_of
 
     def register(self, registry: kopf.OperatorRegistry) -> None:
         """Attach the webhook server's setup and one validate handler per kind."""
@@ -156,6 +161,7 @@ class Admission:
         warnings.extend(
             check(kwargs.get("operation"), body, kwargs.get("old"), query_language=language)
         )
+        warnings.extend(self._warnings_of(body))
 
     def query_language(self, body: Mapping[str, Any]) -> QueryLanguage | None:
         """The language of a key result's source; None when the operator has not seen it.

@@ -168,14 +168,16 @@ def test_the_language_should_come_from_the_operators_knowledge_of_sources(
         questions.append((namespace, source))
         return known
 
-    admission = Admission(SERVING, language_of=language_of)
+    admission = Admission(SERVING, language_of=language_of, warnings_of=lambda _: [])
     spec = {**GOOD_SPEC, **({"sourceRef": source_ref} if source_ref else {})}
     assert admission.query_language(body("KeyResult", spec)) == language
     assert questions == [("team-a", asked)]
 
 
 def test_a_malformed_source_ref_should_be_checked_as_promql_without_asking() -> None:
-    admission = Admission(SERVING, language_of=lambda *_: pytest.fail("asked"))
+    admission = Admission(
+        SERVING, language_of=lambda *_: pytest.fail("asked"), warnings_of=lambda _: []
+    )
     spec = {**GOOD_SPEC, "sourceRef": {"kind": "Thanos", "name": "x"}}
     assert admission.query_language(body("KeyResult", spec)) == QueryLanguage.PROMQL
 
