@@ -10,10 +10,16 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from okr_operator.adapters.cluster import NoClusterError, connect
 from okr_operator.cli.common import Commands
 from okr_operator.cli.views import render_table, render_tree, table_json, tree_json, wants_colour
+
+Objects = Sequence[dict[str, Any]]
+Render = Callable[..., str]
+ToData = Callable[[Objects, Objects], object]
 
 
 def register(commands: Commands) -> None:
@@ -54,7 +60,7 @@ def _common(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
     parser.add_argument("--context", help="kubeconfig context (default: the current one)")
 
 
-def _read(args: argparse.Namespace) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+def _read(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     try:
         cluster = connect(args.kubeconfig, args.context)
     except NoClusterError as err:
@@ -64,20 +70,18 @@ def _read(args: argparse.Namespace) -> tuple[list[dict[str, object]], list[dict[
 
 
 def _tree(args: argparse.Namespace) -> int:
-    objectives, key_results = _read(args)
-    if args.output == "json":
-        print(json.dumps(tree_json(objectives, key_results), indent=2))
-    else:
-        colour = wants_colour(sys.stdout.isatty(), os.environ)
-        sys.stdout.write(render_tree(objectives, key_results, color=colour))
-    return 0
+    return _show(args, render_tree, tree_json)
 
 
 def _get(args: argparse.Namespace) -> int:
+    return _show(args, render_table, table_json)
+
+
+def _show(args: argparse.Namespace, render: Render, as_data: ToData) -> int:
     objectives, key_results = _read(args)
     if args.output == "json":
-        print(json.dumps(table_json(objectives, key_results), indent=2))
+        print(json.dumps(as_data(objectives, key_results), indent=2))
     else:
         colour = wants_colour(sys.stdout.isatty(), os.environ)
-        sys.stdout.write(render_table(objectives, key_results, color=colour))
+        sys.stdout.write(render(objectives, key_results, color=colour))
     return 0
