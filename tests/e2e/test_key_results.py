@@ -85,7 +85,22 @@ def test_progress_and_health_follow_the_lag_rule(
         "at-risk": (series("atrisk"), {"baseline": 100}, 200, 130.0, 100.0, 0.3, "AtRisk"),
         "off-track": (series("offtrack"), {"baseline": 100}, 200, 110.0, 100.0, 0.1, "OffTrack"),
         "achieved": (series("achieved"), {"baseline": 100}, 200, 250.0, 100.0, 1.0, "Achieved"),
-        "latency": (series("latency"), {"baseline": 800}, 300, 550.0, 800.0, 0.5, "OnTrack"),
+        "latency": (
+            series("latency"),
+            {"baseline": 800, "unit": "ms"},
+            300,
+            550.0,
+            800.0,
+            0.5,
+            "OnTrack",
+        ),
+    }
+    displays = {
+        "on-track": {"value": "160", "target": "200"},
+        "at-risk": {"value": "130", "target": "200"},
+        "off-track": {"value": "110", "target": "200"},
+        "achieved": {"value": "250", "target": "200"},
+        "latency": {"value": "550 ms", "target": "300 ms"},
     }
     for name, (query, extra, target, *_expected) in cases.items():
         kube.create(key_result(ns, name, query, target, **extra))
@@ -96,6 +111,7 @@ def test_progress_and_health_follow_the_lag_rule(
         assert (status["value"], status["baseline"], status["progress"], status["health"]) == (
             value, baseline, progress, health,
         ), name  # fmt: skip
+        assert status["display"] == displays[name]
         assert status["expectedProgress"] == pytest.approx(0.5, abs=0.002)
         assert status["observedGeneration"] == 1
         assert condition(status, "Ready")["status"] == "True"

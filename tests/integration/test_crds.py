@@ -9,6 +9,7 @@ printer columns, status is a separate subresource, and whatever
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -29,6 +30,7 @@ from okr_operator.domain.model import (
     Condition,
     ConditionStatus,
     ConditionType,
+    Display,
     Health,
     KeyResultStatus,
     ObjectiveStatus,
@@ -356,7 +358,7 @@ def test_nested_defaults_apply_once_their_object_is_given(
     )
 
 
-def test_kubectl_get_okr_lists_objectives_and_key_results(
+def test_kubectl_get_okr_lists_every_kind_and_short_names_work(
     kubectl: Kubectl, kube_namespace: str
 ) -> None:
     documents = "\n".join(
@@ -367,13 +369,41 @@ def test_kubectl_get_okr_lists_objectives_and_key_results(
         ]
     )
     kubectl("create", "-n", kube_namespace, "-f", "-", input=documents)
-    listed = kubectl("get", "okr", "-n", kube_namespace, "-o", "name").stdout.split()
-    assert sorted(listed) == ["keyresult.okr.dev/incidents", "objective.okr.dev/fast-checkout"]
+    kubectl("create", "-f", "-", input=manifest("ClusterPrometheusSource", "shared", SOURCE_SPEC))
+    try:
+        listed = kubectl("get", "okr", "-n", kube_namespace, "-o", "name").stdout.split()
+        assert sorted(listed) == [
+            "clusterprometheussource.okr.dev/shared",
+            "keyresult.okr.dev/incidents",
+            "objective.okr.dev/fast-checkout",
+            "prometheussource.okr.dev/mimir",
+        ]
+        by_short_name = [
+            kubectl("get", short, *where, "-o", "name").stdout.split()
+            for short, *where in (
+                ("obj", "-n", kube_namespace),
+                ("kr", "-n", kube_namespace),
+                ("promsource", "-n", kube_namespace),
+                ("cpromsource", "shared"),
+            )
+        ]
+        assert by_short_name == [
+            ["objective.okr.dev/fast-checkout"],
+            ["keyresult.okr.dev/incidents"],
+            ["prometheussource.okr.dev/mimir"],
+            ["clusterprometheussource.okr.dev/shared"],
+        ]
+    finally:
+        kubectl("delete", "clusterprometheussource", "shared", "--wait=false")
 
 
 def columns(output: str) -> list[list[str]]:
-    """The table kubectl printed, as rows of cells; AGE (last) dropped, it moves."""
-    return [line.split()[:-1] for line in output.strip().splitlines()]
+    """The table kubectl printed, as rows of cells cut where the header's columns start
+    (cells may hold blanks: "41.85 hours"); AGE (last) dropped, it moves."""
+    lines = output.rstrip("\n").splitlines()
+    starts = [match.start() for match in re.finditer(r"\S+", lines[0])]
+    ends = [*starts[1:], None]
+    return [[line[s:e].strip() for s, e in zip(starts, ends, strict=True)][:-1] for line in lines]
 
 
 def test_printer_columns_show_status_and_spec(kubectl: Kubectl, kube_namespace: str) -> None:
@@ -389,31 +419,47 @@ def test_printer_columns_show_status_and_spec(kubectl: Kubectl, kube_namespace: 
             manifest("PrometheusSource", "mimir", SOURCE_SPEC),
         ]),
     )  # fmt: skip
-    status = {"value": 7, "progress": 0.5556, "expectedProgress": 0.6, "health": "AtRisk"}
-    for resource in ("kr/incidents", "obj/fast-checkout"):
+    ready = {
+        "type": "Ready", "status": "False", "reason": "QueryFailed", "message": "timeout",
+        "lastTransitionTime": "2026-11-23T10:00:00Z",
+    }  # fmt: skip
+    status = {
+        "value": 7.123456,
+        "display": {"value": "7.123 incidents", "target": "3 incidents"},
+        "progress": 0.5556,
+        "expectedProgress": 0.6,
+        "health": "AtRisk",
+        "conditions": [ready],
+    }
+    rolled = {
+        "progress": 0.5556,
+        "expectedProgress": 0.6,
+        "health": "AtRisk",
+        "conditions": [{**ready, "status": "True", "reason": "Evaluated", "message": "ok"}],
+    }
+    for resource, body in (("kr/incidents", status), ("obj/fast-checkout", rolled)):
         kubectl(
             "patch", resource, "-n", ns, "--subresource=status", "--type=merge",
-            "-p", json.dumps({"status": status}),
+            "-p", json.dumps({"status": body}),
         )  # fmt: skip
 
+    kr_columns = ["VALUE", "TARGET", "PROGRESS", "EXPECTED", "HEALTH", "READY", "REASON"]
+    kr_cells = ["7.123 incidents", "3 incidents", "0.5556", "0.6", "AtRisk", "False", "QueryFailed"]
     assert columns(kubectl("get", "kr", "-n", ns, "-o", "wide").stdout) == [
-        ["NAME", "OBJECTIVE", "VALUE", "TARGET", "PROGRESS", "EXPECTED", "HEALTH"],
-        ["incidents", "fast-checkout", "7", "3", "0.5556", "0.6", "AtRisk"],
+        ["NAME", "OBJECTIVE", *kr_columns],
+        ["incidents", "fast-checkout", *kr_cells],
     ]
     assert columns(kubectl("get", "kr", "-n", ns).stdout) == [
-        ["NAME", "VALUE", "TARGET", "PROGRESS", "EXPECTED", "HEALTH"],
-        ["incidents", "7", "3", "0.5556", "0.6", "AtRisk"],
+        ["NAME", *kr_columns],
+        ["incidents", *kr_cells],
     ]
-    # TITLE holds one word here so that splitting on blanks keeps the cells apart.
     objectives = kubectl("get", "obj", "-n", ns, "--sort-by=.metadata.name").stdout
-    assert objectives.splitlines()[0].split() == [
-        "NAME", "TITLE", "PROGRESS", "EXPECTED", "HEALTH", "PARENT", "AGE",
-    ]  # fmt: skip
-    assert columns(objectives)[1:] == [
-        ["company", "Reliable"],
-        ["fast-checkout", "Fast", "0.5556", "0.6", "AtRisk", "company"],
+    assert columns(objectives) == [
+        ["NAME", "TITLE", "PROGRESS", "EXPECTED", "HEALTH", "READY", "REASON", "PARENT"],
+        ["company", "Reliable", "", "", "", "", "", ""],
+        ["fast-checkout", "Fast", "0.5556", "0.6", "AtRisk", "True", "Evaluated", "company"],
     ]
-    assert columns(kubectl("get", "prometheussources", "-n", ns).stdout) == [
+    assert columns(kubectl("get", "promsource", "-n", ns).stdout) == [
         ["NAME", "URL"],
         ["mimir", SOURCE_SPEC["url"]],
     ]
@@ -512,6 +558,7 @@ def test_a_complete_key_result_status_is_accepted_and_reads_back(
         grade=0.25,
         history=HISTORY,
         conditions=CONDITIONS,
+        display=Display(value="9.75 incidents", target="3 incidents"),
     )
     patch = {"status": key_result_status_to_dict(first)}
     kubectl(

@@ -24,6 +24,7 @@ from okr_operator.domain.model import (
     Condition,
     ConditionStatus,
     ConditionType,
+    Display,
     Health,
     KeyResultStatus,
     ObjectiveStatus,
@@ -53,7 +54,15 @@ def key_result_status_to_dict(status: KeyResultStatus) -> dict[str, Any]:
         "grade": _ratio(status.grade),
         "history": [_check_in_to_dict(point) for point in status.history],
         "conditions": [_condition_to_dict(condition) for condition in status.conditions],
+        "display": _display_to_dict(status.display),
     }
+
+
+def _display_to_dict(display: Display) -> dict[str, Any] | None:
+    # None deletes the whole object in a merge patch; an object of nulls would leave {}.
+    if display == Display():
+        return None
+    return {"value": display.value, "target": display.target}
 
 
 def key_result_status_from_dict(data: Mapping[str, Any] | None) -> KeyResultStatus:
@@ -72,6 +81,17 @@ def key_result_status_from_dict(data: Mapping[str, Any] | None) -> KeyResultStat
         grade=_read_number(data.get("grade")),
         history=_read_items(data.get("history"), _check_in_from_dict),
         conditions=_read_items(data.get("conditions"), _condition_from_dict),
+        display=_read_display(data.get("display")),
+    )
+
+
+def _read_display(raw: object) -> Display:
+    if not isinstance(raw, Mapping):
+        return Display()
+    value, target = raw.get("value"), raw.get("target")
+    return Display(
+        value=value if isinstance(value, str) else None,
+        target=target if isinstance(target, str) else None,
     )
 
 

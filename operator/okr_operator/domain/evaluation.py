@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from okr_operator.domain.conditions import set_conditions
-from okr_operator.domain.formatting import format_number, format_timestamp
+from okr_operator.domain.formatting import format_number, format_timestamp, key_result_display
 from okr_operator.domain.health import classify, final_health
 from okr_operator.domain.history import record
 from okr_operator.domain.model import (
@@ -127,7 +127,8 @@ def next_status(
         kr, period, previous, plan=plan, observation=observation, baseline=baseline, now=now
     )
     conditions = apply_check(status.conditions, query_check, now=now, generation=kr.generation)
-    return replace(status, conditions=conditions)
+    display = key_result_display(kr, status.value)
+    return replace(status, conditions=conditions, display=display)
 
 
 def _next_status(

@@ -244,6 +244,18 @@ class CheckIn:
 
 
 @dataclass(frozen=True, slots=True)
+class Display:
+    """``status.display``: the value and the target as people read them, with the unit.
+
+    For ``kubectl get`` columns and UIs; the numbers themselves, at full precision,
+    stay in ``status.value`` and ``spec.target``.
+    """
+
+    value: str | None = None
+    target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class KeyResultStatus:
     """Everything the operator writes into a KeyResult's status.
 
@@ -262,6 +274,7 @@ class KeyResultStatus:
     grade: float | None = None
     history: tuple[CheckIn, ...] = ()
     conditions: tuple[Condition, ...] = ()
+    display: Display = Display()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from okr_operator.domain.model import (
     Condition,
     ConditionStatus,
     ConditionType,
+    Display,
     Health,
     KeyResultStatus,
     ObjectiveStatus,
@@ -83,6 +84,7 @@ def test_a_key_result_status_becomes_a_complete_dict() -> None:
             CheckIn(time=utc(2026, 11, 23), progress=None, health=Health.UNKNOWN),
         ),
         conditions=(READY, DATA),
+        display=Display(value="0.312 seconds", target="0.3 seconds"),
     )
     assert key_result_status_to_dict(status) == {
         "observedGeneration": 4,
@@ -99,6 +101,7 @@ def test_a_key_result_status_becomes_a_complete_dict() -> None:
             {"time": "2026-11-23T00:00:00Z", "health": "Unknown"},
         ],
         "conditions": [READY_DICT, DATA_DICT],
+        "display": {"value": "0.312 seconds", "target": "0.3 seconds"},
     }
 
 
@@ -115,7 +118,13 @@ def test_an_empty_key_result_status_deletes_every_field_in_a_merge_patch() -> No
         "grade": None,
         "history": [],
         "conditions": [],
+        "display": None,
     }
+
+
+def test_a_display_without_a_value_keeps_the_target_and_deletes_the_value() -> None:
+    written = key_result_status_to_dict(KeyResultStatus(display=Display(target="6 hours")))
+    assert written["display"] == {"value": None, "target": "6 hours"}
 
 
 def test_values_are_not_rounded_and_stay_floats() -> None:
@@ -231,6 +240,11 @@ generations = st.none() | st.integers(1, 10**9)
         grade=ratios,
         history=st.lists(check_ins, max_size=5).map(tuple),
         conditions=st.lists(conditions, max_size=3).map(tuple),
+        display=st.builds(
+            Display,
+            value=st.none() | st.sampled_from(["41.85 hours", "99.94%"]),
+            target=st.none() | st.sampled_from(["6 hours", "99.9%"]),
+        ),
     )
 )
 def test_key_result_status_round_trips(status: KeyResultStatus) -> None:
@@ -291,6 +305,7 @@ def test_objective_status_round_trips(status: ObjectiveStatus) -> None:
                 "grade": {},
                 "history": "none",
                 "conditions": {"Ready": "True"},
+                "display": {"value": 41.8, "target": ["6 hours"]},
             },
             id="every field malformed reads as its default",
         ),

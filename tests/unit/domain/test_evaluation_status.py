@@ -14,6 +14,7 @@ from okr_operator.domain.model import (
     ConditionStatus,
     ConditionType,
     Direction,
+    Display,
     Health,
     KeyResult,
     KeyResultStatus,
@@ -45,6 +46,7 @@ LEAD_TIME = KeyResult(
     query="histogram_quantile(0.5, sum by (le) (rate(deploy_lead_time_hours_bucket[7d])))",
     target=6.0,
     baseline=96.0,
+    unit="hours",
 )
 # Incidents this quarter, baseline captured at the period start.
 INCIDENTS = KeyResult(
@@ -54,6 +56,7 @@ INCIDENTS = KeyResult(
     query="sum(increase(incidents_total[$__elapsed]))",
     target=3.0,
     direction=Direction.DECREASE,
+    unit="incidents",
 )
 # Change failure rate below 5 %.
 CFR = KeyResult(
@@ -113,6 +116,7 @@ GOOD = KeyResultStatus(
         (TRUE, "DataReceived", f"value 60 at {AT_EARLIER}"),
         since=EARLIER,
     ),
+    display=Display(value="60 hours", target="6 hours"),
 )
 
 
@@ -131,6 +135,7 @@ def test_a_good_value_gives_progress_health_history_and_ready() -> None:
         grade=None,
         history=(CheckIn(time=NOW, progress=0.5, health=H.ON_TRACK, value=51.0),),
         conditions=conds((TRUE, "Evaluated", measured), (TRUE, "DataReceived", measured)),
+        display=Display(value="51 hours", target="6 hours"),
     )
 
 
@@ -149,6 +154,7 @@ def test_a_later_good_value_keeps_condition_times_and_adds_a_check_in() -> None:
         conditions=conds(
             (TRUE, "Evaluated", measured), (TRUE, "DataReceived", measured), since=EARLIER
         ),
+        display=Display(value="24 hours", target="6 hours"),
     )
 
 
@@ -188,6 +194,7 @@ def test_before_the_period_it_is_pending() -> None:
         conditions=conds(
             (TRUE, "PeriodNotStarted", starts), (UNKNOWN, "PeriodNotStarted", starts), since=now
         ),
+        display=Display(value=None, target="6 hours"),
     )
 
 
@@ -209,6 +216,7 @@ def test_the_baseline_is_captured_at_the_period_start() -> None:
         conditions=conds(
             (TRUE, "Evaluated", measured), (TRUE, "DataReceived", measured), generation=1
         ),
+        display=Display(value="5 incidents", target="3 incidents"),
     )
 
 
@@ -238,6 +246,7 @@ def test_a_failed_baseline_capture_is_reported_like_a_failed_query() -> None:
         conditions=conds(
             (FALSE, "QueryFailed", message), (UNKNOWN, "QueryFailed", message), generation=1
         ),
+        display=Display(value=None, target="3 incidents"),
     )
 
 
@@ -280,6 +289,7 @@ def test_without_any_baseline_health_is_unknown() -> None:
             (TRUE, "DataReceived", measured),
             generation=1,
         ),
+        display=Display(value="5 incidents", target="3 incidents"),
     )
 
 
@@ -380,6 +390,7 @@ def test_a_captured_baseline_equal_to_the_target_is_an_invalid_spec() -> None:
             generation=1,
             stalled=True,
         ),
+        display=Display(value="5 incidents", target="3 incidents"),
     )
 
 
@@ -437,6 +448,7 @@ def in_period(value: float, progress: float, health: Health) -> KeyResultStatus:
         conditions=conds(
             (TRUE, "Evaluated", measured), (TRUE, "DataReceived", measured), since=EARLIER
         ),
+        display=Display(value=f"{value:g} hours", target="6 hours"),
     )
 
 
@@ -515,6 +527,7 @@ def test_first_seen_after_the_end_it_is_evaluated_once_at_the_end() -> None:
         conditions=conds(
             (TRUE, "PeriodEnded", graded), (TRUE, "DataReceived", measured), since=AFTER
         ),
+        display=Display(value="24 hours", target="6 hours"),
     )
 
 
