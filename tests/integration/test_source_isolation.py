@@ -115,18 +115,19 @@ async def test_key_results_on_a_healthy_source_keep_their_cadence_while_another_
         ref=Ref("ns", "goal"), generation=1, title="Goal",
         period=Period(NOW - timedelta(days=45), NOW + timedelta(days=45)),
     )  # fmt: skip
-    engine.upsert(
-        "Objective", goal.ref, uid="o", generation=1, spec=goal, invalid=None,
+    engine.upsert_objective(
+        goal.ref, uid="o", generation=1, spec=goal, invalid=None,
         status=ObjectiveStatus(),
     )  # fmt: skip
     names = [(f"hang-{i}", "hanging") for i in range(HANGING)]
     names += [(f"ok-{i}", "healthy") for i in range(HEALTHY)]
     for name, source in names:
         kr = key_result(name, source)
-        engine.upsert(
-            "KeyResult", kr.ref, uid=name, generation=1, spec=kr, invalid=None,
+        engine.upsert_key_result(
+            kr.ref, uid=name, generation=1, spec=kr, invalid=None,
             status=KeyResultStatus(),
         )  # fmt: skip
+    engine.listed()
     task = asyncio.create_task(engine.run())
     await asyncio.sleep(12)
     task.cancel()
