@@ -369,32 +369,36 @@ def test_kubectl_get_okr_lists_every_kind_and_short_names_work(
         ]
     )
     kubectl("create", "-n", kube_namespace, "-f", "-", input=documents)
-    kubectl("create", "-f", "-", input=manifest("ClusterPrometheusSource", "shared", SOURCE_SPEC))
+    # Cluster-scoped: other tests on the shared bench may hold ClusterPrometheusSources
+    # of their own, so this one has a name of its own and the list is read for it.
+    shared = f"shared-{kube_namespace}"
+    kubectl("create", "-f", "-", input=manifest("ClusterPrometheusSource", shared, SOURCE_SPEC))
     try:
         listed = kubectl("get", "okr", "-n", kube_namespace, "-o", "name").stdout.split()
-        assert sorted(listed) == [
-            "clusterprometheussource.okr.dev/shared",
+        namespaced = sorted(n for n in listed if not n.startswith("clusterprometheussource."))
+        assert namespaced == [
             "keyresult.okr.dev/incidents",
             "objective.okr.dev/fast-checkout",
             "prometheussource.okr.dev/mimir",
         ]
+        assert f"clusterprometheussource.okr.dev/{shared}" in listed
         by_short_name = [
             kubectl("get", short, *where, "-o", "name").stdout.split()
             for short, *where in (
                 ("obj", "-n", kube_namespace),
                 ("kr", "-n", kube_namespace),
                 ("promsource", "-n", kube_namespace),
-                ("cpromsource", "shared"),
+                ("cpromsource", shared),
             )
         ]
         assert by_short_name == [
             ["objective.okr.dev/fast-checkout"],
             ["keyresult.okr.dev/incidents"],
             ["prometheussource.okr.dev/mimir"],
-            ["clusterprometheussource.okr.dev/shared"],
+            [f"clusterprometheussource.okr.dev/{shared}"],
         ]
     finally:
-        kubectl("delete", "clusterprometheussource", "shared", "--wait=false")
+        kubectl("delete", "clusterprometheussource", shared, "--wait=false")
 
 
 def columns(output: str) -> list[list[str]]:

@@ -6,6 +6,7 @@ official client and the user's kubeconfig, the way kubectl does.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -40,6 +41,9 @@ class Cluster:
 
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
     """The kubeconfig (``--kubeconfig``, ``KUBECONFIG``, ``~/.kube/config``), else in-cluster."""
+    # The kubernetes client reads KUBECONFIG once, when it is imported; kubectl reads
+    # it on every call, and so do we, so a changed environment is never ignored.
+    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG") or None
     try:
         contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
         chosen = (
