@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from okr_operator.adapters.sources import SourceResolver
-from okr_operator.api.spec import PrometheusSourceSpec
 from okr_operator.domain.model import (
     KeyResult,
     KeyResultStatus,
@@ -32,6 +31,7 @@ from okr_operator.domain.model import (
     SourceKind,
     SourceRef,
 )
+from okr_operator.domain.sources import PrometheusSourceSpec
 from okr_operator.services.engine import Engine
 from tests.support.fake_upstream import FakeUpstream, fake_upstream
 

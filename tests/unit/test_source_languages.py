@@ -14,8 +14,8 @@ import pytest
 from okr_operator.adapters.kube import KubeApi
 from okr_operator.adapters.prometheus import PrometheusQuerier
 from okr_operator.adapters.sources import SourceResolver
-from okr_operator.api.spec import PrometheusSourceSpec
 from okr_operator.domain.model import QueryLanguage, SourceKind, SourceRef
+from okr_operator.domain.sources import PrometheusSourceSpec
 
 pytestmark = pytest.mark.unit
 

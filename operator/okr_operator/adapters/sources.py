@@ -29,8 +29,8 @@ from okr_operator.adapters.prometheus import (
     Connection,
     PrometheusQuerier,
 )
-from okr_operator.api.spec import PrometheusSourceSpec, SecretKeyRef
 from okr_operator.domain.model import Problem, QueryLanguage, Reason, SourceKind, SourceRef
+from okr_operator.domain.sources import PrometheusSourceSpec, SecretKeyRef
 
 
 class _MissingCredentialError(LookupError):

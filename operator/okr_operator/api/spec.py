@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -45,6 +45,7 @@ from okr_operator.domain.model import (
 )
 from okr_operator.domain.periods import quarter_period
 from okr_operator.domain.progress import infer_direction
+from okr_operator.domain.sources import PrometheusSourceSpec, SecretKeyRef
 
 MIN_INTERVAL = timedelta(seconds=10)
 # Bounds that keep every date the operator computes (now + interval) in range;
@@ -85,34 +86,6 @@ class SpecError(ValueError):
     def lines(self) -> list[str]:
         """One self-contained line per problem, as the CLI prints them."""
         return [f"{self.kind} {self.ref}: {path}: {message}" for path, message in self.problems]
-
-
-@dataclass(frozen=True, slots=True)
-class SecretKeyRef:
-    """A key in a Secret or ConfigMap."""
-
-    name: str
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class PrometheusSourceSpec:
-    """The parsed spec of a PrometheusSource or ClusterPrometheusSource.
-
-    It holds references to credentials, never the credentials themselves.
-    """
-
-    url: str
-    timeout: timedelta = timedelta(seconds=30)
-    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    bearer_token: SecretKeyRef | None = None
-    basic_auth_secret: str | None = None
-    ca_secret: SecretKeyRef | None = None
-    ca_config_map: SecretKeyRef | None = None
-    insecure_skip_verify: bool = False
-    query_language: QueryLanguage = QueryLanguage.PROMQL
-    # None: the operator's default (okr run --max-concurrent-queries).
-    max_concurrent_queries: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,6 @@ from okr_operator.api.spec import (
     KEY_RESULT,
     OBJECTIVE,
     PROMETHEUS_SOURCE,
-    PrometheusSourceSpec,
     SpecError,
     parse_key_result,
     parse_objective,
@@ -52,6 +51,7 @@ from okr_operator.domain.model import (
     SourceKind,
     SourceRef,
 )
+from okr_operator.domain.sources import PrometheusSourceSpec
 from okr_operator.services.preview import preview
 from okr_operator.services.problems import problem_status
 

@@ -11,7 +11,6 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from okr_operator.api.spec import PrometheusSourceSpec
 from okr_operator.domain.model import (
     KeyResultStatus,
     ObjectiveStatus,
@@ -22,6 +21,7 @@ from okr_operator.domain.model import (
     SourceRef,
 )
 from okr_operator.domain.snapshot import KeyResultSnapshot, ObjectiveSnapshot
+from okr_operator.domain.sources import PrometheusSourceSpec
 from okr_operator.services.kinds import Kind
 from okr_operator.services.results import Result
 

@@ -8,13 +8,9 @@ from typing import Any
 
 import pytest
 
-from okr_operator.api.spec import (
-    PrometheusSourceSpec,
-    SecretKeyRef,
-    SpecError,
-    parse_prometheus_source,
-)
+from okr_operator.api.spec import SpecError, parse_prometheus_source
 from okr_operator.domain.model import Ref
+from okr_operator.domain.sources import PrometheusSourceSpec, SecretKeyRef
 
 from .helpers import NS, body
 
