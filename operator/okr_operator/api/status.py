@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from okr_operator.domain.formatting import format_timestamp
 from okr_operator.domain.model import (
     CheckIn,
     ChildRef,
@@ -226,7 +227,7 @@ def _time(moment: datetime | None) -> str | None:
     """RFC 3339 in UTC with whole seconds and ``Z``, as metav1.Time."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_timestamp(moment)
 
 
 def _number(number: float | None) -> float | None:

@@ -14,8 +14,23 @@ _WHOLE_FROM = 10_000
 
 
 def format_timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC to the second: ``2026-11-23T10:00:00Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 in UTC to the second: ``2026-11-23T10:00:00Z``.
+
+    Always a four-digit year: glibc's ``%Y`` prints year 1 as ``1``, which is
+    not RFC 3339 (``0001-04-01T00:00:00Z``) and which the API server refuses
+    as a metav1.Time.
+    """
+    utc = moment.astimezone(UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
+
+
+def format_minute(moment: datetime) -> str:
+    """``2026-11-16 12:00 UTC`` (four-digit year) for tables and reports."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} {utc.hour:02d}:{utc.minute:02d} UTC"
 
 
 def format_number(value: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from okr_operator.domain.formatting import format_minute
 from okr_operator.domain.model import Health
 
 # Health in words first: colour is never the only signal (printouts, colour blindness).
@@ -90,11 +91,11 @@ def day(moment: datetime | None) -> str:
     if moment is None:
         return "\u2013"
     utc = moment.astimezone(UTC)
-    return f"{utc.day} {utc:%b %Y}"
+    return f"{utc.day} {utc:%b} {utc.year:04d}"
 
 
 def timestamp(moment: datetime | None) -> str:
     """``2026-11-16 12:00 UTC``."""
     if moment is None:
         return "\u2013"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return format_minute(moment)

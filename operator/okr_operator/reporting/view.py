@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from okr_operator.domain.conditions import get_condition
+from okr_operator.domain.formatting import format_timestamp
 from okr_operator.domain.model import (
     CheckIn,
     ConditionStatus,
@@ -652,7 +653,7 @@ def _json(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_timestamp(value)
     if isinstance(value, Mapping):
         return {str(key): _json(item) for key, item in value.items()}
     if isinstance(value, tuple | list):
