@@ -4,7 +4,7 @@
 # ~/.cache/okr-operator), outside the work tree, so a fresh clone on a machine
 # that has built once before gets them in seconds.
 #
-# Usage: hack/tools.sh [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|harnesses|schemas|versions]
+# Usage: hack/tools.sh [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|kube-score|harnesses|schemas|versions]
 #        hack/tools.sh harness-path NAME   (the binary of hack/harness/NAME at this checkout)
 set -euo pipefail
 
@@ -12,6 +12,9 @@ KUBE_VERSION=1.36.3        # kube-apiserver and kubectl; their staging modules a
 ETCD_VERSION=3.6.16        # the etcd minor envtest ships for Kubernetes 1.34 to 1.36
 HELM_VERSION=3.19.0
 KUBECONFORM_VERSION=0.7.0
+# kube-score scores the chart's render (tests/unit/test_kube_score.py); findings it
+# keeps are explained in docs/install.md.
+KUBE_SCORE_VERSION=1.20.0
 # The Adaptive Card JSON schema as Microsoft ships it in a registry package: the
 # card designer embeds it (src/adaptive-card-schema.ts); okr digest --format teams
 # is validated against it. The integrity is npm's own (dist.integrity).
@@ -134,6 +137,13 @@ kubeconform() {
   link kubeconform "$KUBECONFORM_VERSION"
 }
 
+kube_score() {
+  # goreleaser stamps main.version; a plain build says "development".
+  build_wrapped kube-score "$KUBE_SCORE_VERSION" github.com/zegl/kube-score/cmd/kube-score \
+    "github.com/zegl/kube-score@v$KUBE_SCORE_VERSION" "-X main.version=v$KUBE_SCORE_VERSION" version
+  link kube-score "$KUBE_SCORE_VERSION"
+}
+
 # Our own Go test harnesses, hack/harness/NAME/ (main.go, go.mod, go.sum):
 # they run the code other tools really run (Argo CD's gopher-lua set-up,
 # kstatus) on our objects. One module each, so a harness builds only what it
@@ -223,13 +233,13 @@ adaptive_card_schema() {
 
 # Pinned versions, for tests that check what the bench runs.
 versions() {
-  printf 'KUBE_VERSION=%s\nETCD_VERSION=%s\nHELM_VERSION=%s\nKUBECONFORM_VERSION=%s\n' \
-    "$KUBE_VERSION" "$ETCD_VERSION" "$HELM_VERSION" "$KUBECONFORM_VERSION"
+  printf 'KUBE_VERSION=%s\nETCD_VERSION=%s\nHELM_VERSION=%s\nKUBECONFORM_VERSION=%s\nKUBE_SCORE_VERSION=%s\n' \
+    "$KUBE_VERSION" "$ETCD_VERSION" "$HELM_VERSION" "$KUBECONFORM_VERSION" "$KUBE_SCORE_VERSION"
   exit 0
 }
 
 case "${1:-all}" in
-  all) apt_packages; etcd; helm; kubeconform; kube_apiserver; kubectl; harnesses; adaptive_card_schema ;;
+  all) apt_packages; etcd; helm; kubeconform; kube_score; kube_apiserver; kubectl; harnesses; adaptive_card_schema ;;
   schemas) adaptive_card_schema ;;
   harnesses) harnesses ;;
   harness-path) harness_path "${2:?usage: $0 harness-path NAME}"; exit 0 ;;
@@ -239,7 +249,8 @@ case "${1:-all}" in
   etcd) etcd ;;
   helm) helm ;;
   kubeconform) kubeconform ;;
+  kube-score) kube_score ;;
   versions) versions ;;
-  *) echo "usage: $0 [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|harnesses|schemas|versions|harness-path NAME]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|apt|kube-apiserver|kubectl|etcd|helm|kubeconform|kube-score|harnesses|schemas|versions|harness-path NAME]" >&2; exit 2 ;;
 esac
 echo "$BIN_DIR"

@@ -203,6 +203,7 @@ def test_kubeconform_should_accept_the_chart_and_the_examples(tmp_path: Path) ->
         ("CustomResourceDefinition", "statusSkipped"),
         ("ClusterRole", "statusSkipped"),
         ("ClusterRoleBinding", "statusSkipped"),
+        ("NetworkPolicy", "statusSkipped"),
         ("Service", "statusSkipped"),
         ("Deployment", "statusSkipped"),
         ("ConfigMap", "statusSkipped"),

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,7 @@ from okr_operator.cli import webhook
 from okr_operator.cli.common import Commands
 from okr_operator.domain.durations import parse_duration
 from okr_operator.domain.model import QueryLanguage
+from okr_operator.handlers.kopf_state import KopfState, lead
 from okr_operator.handlers.watches import build_registry
 from okr_operator.services.engine import Engine
 
@@ -157,6 +159,31 @@ def register(commands: Commands) -> None:
         default=os.environ.get("OKR_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
     )
+    peering = run.add_argument_group("high availability (kopf peering)")
+    peering.add_argument(
+        "--peering",
+        metavar="NAME",
+        help="run as one of several replicas: the kopf peering object NAME (a ClusterKopfPeering "
+        "with -A, else a KopfPeering in each watched namespace) elects the one that evaluates "
+        "and writes; the others stand by (default: standalone, one replica)",
+    )
+    peering.add_argument(
+        "--peering-priority",
+        type=int,
+        default=None,
+        metavar="N",
+        help="this replica's priority; the live replica with the highest one is active "
+        "(default: minus the start time in microseconds, so a newer replica never displaces "
+        "the active one)",
+    )
+    peering.add_argument(
+        "--peering-lifetime",
+        type=_positive,
+        default=15,
+        metavar="SECONDS",
+        help="how long a replica's keep-alive counts: a standby takes over at most this long "
+        "after the active replica dies (default 15; keep-alives go 5-10 s before it ends)",
+    )
     webhook.add_arguments(run)
     run.set_defaults(handler=command)
 
@@ -189,8 +216,7 @@ async def _run(args: argparse.Namespace) -> None:
         max_response_bytes=args.max_response_bytes,
     )
     metrics = OkrMetrics(disabled=args.disable_metric)
-    server = MetricsServer(metrics.exposition, address=args.bind_address, port=args.metrics_port)
-    server.start()
+    state = KopfState()
     loop_lag = asyncio.create_task(metrics.watch_event_loop(), name="okr-loop-lag")
     engine = Engine(
         resolver=sources,
@@ -200,26 +226,56 @@ async def _run(args: argparse.Namespace) -> None:
         clock=SystemClock(),
         status_interval=args.status_interval,
         concurrency=args.concurrency,
-        # Evaluations wait for the watches to list every kind (a restart is
-        # then silent); a listing that never ends must not stop them for good.
-        listing_timeout=timedelta(minutes=2),
     )
+    server = MetricsServer(
+        metrics.exposition,
+        address=args.bind_address,
+        port=args.metrics_port,
+        ready=lambda: _ready(state, engine),
+    )
+    server.start()
     registry = build_registry(engine, sources)
     evaluations = asyncio.create_task(engine.run(), name="okr-engine")
+    stop = asyncio.Event()
+
+    async def step_down(reason: str) -> None:
+        # Nothing more from this replica's state: the new active one restored its own.
+        evaluations.cancel()
+        stop.set()
+
+    # Evaluations wait for the watches to list every kind (a restart is then
+    # silent) and, with peering, for this replica to be the active one.
+    leader = asyncio.create_task(
+        lead(state, start=engine.listed, step_down=step_down, listing_timeout=120.0),
+        name="okr-leader",
+    )
+    settings = kopf.OperatorSettings()
+    peering: dict[str, object] = {"standalone": True}
+    if args.peering:
+        settings.peering.lifetime = args.peering_lifetime
+        settings.peering.stealth = True
+        priority = args.peering_priority
+        if priority is None:
+            priority = -(time.time_ns() // 1000)
+        peering = {"peering_name": args.peering, "priority": priority}
     webhook_tasks = (
         webhook.start(args, registry, api_client, api_calls, sources.language)
         if args.webhook_port
         else []
     )
     try:
-        await kopf.operator(
-            registry=registry,
-            standalone=True,
-            clusterwide=args.all_namespaces,
-            namespaces=args.namespace,
-            liveness_endpoint=f"http://{args.bind_address}:{args.liveness_port}/healthz",
-        )
+        with state.attach():
+            await kopf.operator(
+                registry=registry,
+                settings=settings,
+                clusterwide=args.all_namespaces,
+                namespaces=args.namespace,
+                liveness_endpoint=f"http://{args.bind_address}:{args.liveness_port}/healthz",
+                stop_flag=stop,
+                **peering,  # type: ignore[arg-type]
+            )
     finally:
+        leader.cancel()
         evaluations.cancel()
         loop_lag.cancel()
         server.close()
@@ -227,3 +283,8 @@ async def _run(args: argparse.Namespace) -> None:
             task.cancel()
         sources.close()
         api_calls.shutdown(wait=False, cancel_futures=True)
+
+
+def _ready(state: KopfState, engine: Engine) -> tuple[bool, str]:
+    readiness = state.readiness(started=engine.started)
+    return readiness.ready, readiness.reason

@@ -230,6 +230,11 @@ class Engine:
 
     # ----- outputs ----------------------------------------------------------
 
+    @property
+    def started(self) -> bool:
+        """Whether evaluations have started (every kind listed, state restored)."""
+        return self._scheduler.started
+
     def counts(self) -> dict[str, int]:
         """Sizes for the liveness probe."""
         return {**self._registry.counts(), "running": self._scheduler.running()}

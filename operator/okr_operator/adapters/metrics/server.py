@@ -5,6 +5,9 @@ The body is the concatenation the observer keeps; gzip (when the scraper sends
 24 MB to about a twentieth, at level 1 because the text is repetitive enough that
 higher levels buy little and cost several times the CPU. ``?name[]=`` keeps the
 named families only, as prometheus_client's server did.
+
+``/readyz`` answers the kubelet's readiness probe from ``ready()``: 200 with
+its reason when ready, 503 with the reason it is not.
 """
 
 from __future__ import annotations
@@ -21,6 +24,13 @@ GZIP_LEVEL = 1
 PATHS = ("/metrics", "/")
 
 Render = Callable[[Iterable[str] | None], bytes]
+# (ready, one line saying why) for /readyz.
+Ready = Callable[[], tuple[bool, str]]
+READY_PATH = "/readyz"
+
+
+def _always_ready() -> tuple[bool, str]:
+    return True, "no readiness check configured"
 
 
 def accepts_gzip(header: str | None) -> bool:
@@ -37,8 +47,14 @@ def accepts_gzip(header: str | None) -> bool:
 class MetricsServer:
     """Serves ``render()`` on ``/metrics`` from a thread; ``close()`` stops it."""
 
-    def __init__(self, render: Render, *, address: str, port: int) -> None:
-        handler = type("MetricsHandler", (_Handler,), {"render": staticmethod(render)})
+    def __init__(
+        self, render: Render, *, address: str, port: int, ready: Ready = _always_ready
+    ) -> None:
+        handler = type(
+            "MetricsHandler",
+            (_Handler,),
+            {"render": staticmethod(render), "ready": staticmethod(ready)},
+        )
         self._server = ThreadingHTTPServer((address, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -65,6 +81,7 @@ class MetricsServer:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: Prometheus reuses its connection
     render: Render
+    ready: Ready
 
     def do_GET(self) -> None:
         self._respond(send_body=True)
@@ -74,6 +91,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, *, send_body: bool) -> None:
         url = urlsplit(self.path)
+        if url.path == READY_PATH:
+            ready, reason = self.ready()
+            self._send(200 if ready else 503, f"{reason}\n".encode(), "text/plain", send_body)
+            return
         if url.path not in PATHS:
             self._send(404, b"Not found: the metrics are on /metrics\n", "text/plain", send_body)
             return

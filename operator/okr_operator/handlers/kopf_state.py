@@ -1,0 +1,179 @@
+"""What kopf knows and does not publish: listed, paused, and so ready.
+
+kopf keeps two toggle sets inside its orchestrator: ``operator_indexed`` (on
+once the initial listing of every watched kind has gone through the index
+handlers, i.e. the engine has every object and its status) and
+``operator_paused`` (on while peering has paused this operator in favour of a
+live peer of higher priority, or while the peering object is missing). kopf
+1.45 has no public accessor for either, so ``KopfState.attach()`` wraps its
+``orchestration.spawn_missing_watchers``, which receives the ensemble that
+holds both, and keeps a reference to it. ``tests/unit/test_kopf_state.py``
+fails if a kopf upgrade moves them.
+
+Readiness (``/readyz``) is read from here, and so is leadership: only a
+replica that is not paused evaluates and writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kopf._core.reactor import orchestration
+
+log = logging.getLogger("okr_operator.handlers")
+
+# kopf's name of the pause toggle it turns on when the peering CRD is absent.
+_PEERING_MISSING = "peering CRD is missing"
+
+
+class _Toggle(Protocol):
+    @property
+    def name(self) -> str | None: ...
+
+    def is_on(self) -> bool: ...
+
+
+class _ToggleSet(Protocol):
+    def is_on(self) -> bool: ...
+
+    def __iter__(self) -> Iterator[_Toggle]: ...
+
+    async def wait_for(self, value: bool) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """The answer of /readyz: ready or not, and why, in one line."""
+
+    ready: bool
+    reason: str
+
+
+class KopfState:
+    """kopf's listing and pause state of the one operator in this process."""
+
+    def __init__(self) -> None:
+        self._indexed: _ToggleSet | None = None
+        self._paused: _ToggleSet | None = None
+        self._changed = asyncio.Event()
+
+    @contextlib.contextmanager
+    def attach(self) -> Iterator[KopfState]:
+        """Capture the toggles while the block runs ``kopf.operator``."""
+        original = orchestration.spawn_missing_watchers
+
+        @functools.wraps(original)
+        async def spawn(*args: Any, ensemble: orchestration.Ensemble, **kwargs: Any) -> None:
+            self.observe(indexed=ensemble.operator_indexed, paused=ensemble.operator_paused)
+            await original(*args, ensemble=ensemble, **kwargs)
+
+        orchestration.spawn_missing_watchers = spawn
+        try:
+            yield self
+        finally:
+            orchestration.spawn_missing_watchers = original
+
+    def observe(self, *, indexed: _ToggleSet, paused: _ToggleSet) -> None:
+        """Use these toggle sets (``attach`` calls this; tests pass kopf's own)."""
+        self._indexed, self._paused = indexed, paused
+        self._changed.set()
+
+    @property
+    def listed(self) -> bool:
+        """Every watched kind has been listed and its objects indexed."""
+        return self._indexed is not None and self._indexed.is_on()
+
+    @property
+    def paused(self) -> bool:
+        """Peering has paused this operator (or kopf has not started yet)."""
+        return self._paused is None or self._paused.is_on()
+
+    def pause_reasons(self) -> list[str]:
+        """kopf's names of the toggles that hold the pause, e.g. ``okr-operator@None``."""
+        if self._paused is None:
+            return ["kopf has not started its watches"]
+        return [str(toggle.name) for toggle in self._paused if toggle.is_on()]
+
+    def readiness(self, *, started: bool) -> Readiness:
+        """Ready: listed every kind and restored state (``started``), or a healthy standby.
+
+        A standby (paused in favour of a live peer) is ready: it serves the
+        webhook, and a rolling update must be able to count it. A replica paused
+        because the peering object or CRD is missing is not.
+        """
+        if self._paused is None or self._indexed is None:
+            return Readiness(False, "starting: kopf has not started its watches")
+        if self._paused.is_on():
+            reasons = self.pause_reasons()
+            if _PEERING_MISSING in reasons:
+                return Readiness(
+                    False, "paused: the kopf peering CRD is missing (see docs/install.md)"
+                )
+            return Readiness(True, f"standby: paused by peering ({', '.join(reasons)})")
+        if not self._indexed.is_on():
+            return Readiness(False, "listing: the watches have not listed every kind yet")
+        if not started:
+            return Readiness(False, "restoring: the engine has not taken the listed state yet")
+        return Readiness(True, "active: every kind listed, state restored")
+
+    async def _attached(self) -> tuple[_ToggleSet, _ToggleSet]:
+        while self._indexed is None or self._paused is None:
+            self._changed.clear()
+            await self._changed.wait()
+        return self._indexed, self._paused
+
+    async def wait_active(self) -> None:
+        """Return once kopf runs its watches and peering has not paused it."""
+        _, paused = await self._attached()
+        await paused.wait_for(False)
+
+    async def wait_listed(self) -> None:
+        """Return once kopf runs its watches, is not paused and has listed every kind."""
+        indexed, paused = await self._attached()
+        while True:
+            await paused.wait_for(False)
+            await indexed.wait_for(True)
+            if not paused.is_on():
+                return
+
+    async def wait_paused(self) -> None:
+        """Return once peering pauses this (until then active) operator."""
+        _, paused = await self._attached()
+        await paused.wait_for(True)
+
+
+async def lead(
+    state: KopfState,
+    *,
+    start: Callable[[], None],
+    step_down: Callable[[str], Awaitable[None]],
+    listing_timeout: float | None = None,
+) -> None:
+    """Start the engine once active and listed; hand over when paused after that.
+
+    ``start`` is the engine's ``listed()``; ``step_down`` is called when peering
+    pauses this operator after it has evaluated: it stops the process, which
+    the Deployment restarts as a standby with a fresh, listed state. A listing
+    that has not finished ``listing_timeout`` seconds after this replica became
+    active does not stop evaluations for good (it stays unready meanwhile).
+    """
+    await state.wait_active()
+    try:
+        await asyncio.wait_for(state.wait_listed(), listing_timeout)
+        log.info("every kind listed and state restored: evaluating")
+    except TimeoutError:
+        log.warning(
+            "the watches have not listed every kind: evaluating what is known",
+            extra={"waited_seconds": listing_timeout},
+        )
+    start()
+    await state.wait_paused()
+    reasons = ", ".join(state.pause_reasons())
+    log.warning("paused by peering after evaluating: stepping down", extra={"reason": reasons})
+    await step_down(reasons)
