@@ -7,6 +7,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from okr_operator.domain.text import printable
+
+# A log line carries at most this much of any one text field.
+_LOG_LIMIT = 2048
 # kopf attaches these to its records: a flag, and its whole settings object.
 _KOPF_NOISE = {"k8s_skip", "settings"}
 # Attributes every LogRecord has; anything else was passed with ``extra=``.
@@ -21,7 +25,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": printable(record.getMessage(), _LOG_LIMIT),
         }
         for key, value in vars(record).items():
             if key in _STANDARD or key.startswith("_"):
@@ -36,7 +40,11 @@ class JsonFormatter(logging.Formatter):
                     }
                 )
             elif key not in _KOPF_NOISE:
-                entry[key] = value if isinstance(value, str | int | float | bool) else str(value)
+                if isinstance(value, int | float | bool):
+                    entry[key] = value
+                else:
+                    # Values may quote an upstream: no control bytes, bounded.
+                    entry[key] = printable(str(value), _LOG_LIMIT)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

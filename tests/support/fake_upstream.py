@@ -91,6 +91,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _binary(self, upstream: FakeUpstream) -> None:
         self._answer(502, b"bad\x00gateway\x1b[31m " + b"x" * 5000, "application/octet-stream")
 
+    def _nuljson(self, upstream: FakeUpstream) -> None:
+        # Prometheus's error shape, its text full of what JSON may escape:
+        # NUL, a terminal escape, a bidi override, a newline; and long.
+        error = "bad\x00query\x1b[2J\u202eevil\nline " + "y" * 5000
+        body = {"status": "error", "errorType": "bad_data", "error": error, "warnings": [error]}
+        self._answer(400, json.dumps(body).encode(), "application/json")
+
     def _hang(self, upstream: FakeUpstream) -> None:
         upstream.stop.wait(600)
 

@@ -21,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 
 from okr_operator.api.status import key_result_status_to_dict, objective_status_to_dict
 from okr_operator.domain.model import GROUP, VERSION, KeyResultStatus, ObjectiveStatus, Ref
+from okr_operator.domain.text import printable
 
 log = logging.getLogger("okr_operator.kube")
 T = TypeVar("T")
@@ -102,7 +103,7 @@ class KubeApi:
             ),
             type=type_,
             reason=reason,
-            message=message[:1024],
+            message=printable(message),
             first_timestamp=now,
             last_timestamp=now,
             count=1,

@@ -33,6 +33,7 @@ from urllib3.util.retry import Retry
 
 from okr_operator.adapters.redaction import Redactor, redact_userinfo
 from okr_operator.domain.model import QueryLanguage
+from okr_operator.domain.text import printable
 
 _MAX_ERROR_BODY = 300
 DEFAULT_MAX_RESPONSE_BYTES = 4 << 20
@@ -220,7 +221,7 @@ class PrometheusQuerier:
             kind = "unreachable"
             message = f"cannot reach {self.url}: {self._redactor.text(_root_cause(err))}"
         else:
-            reason = self._redactor.text(str(err))[:_MAX_ERROR_BODY]
+            reason = printable(self._redactor.text(str(err)), _MAX_ERROR_BODY)
             kind, message = "request_failed", f"request to {self.url} failed: {reason}"
         return error_envelope(kind, message)
 
@@ -292,8 +293,8 @@ def _envelope_from(
         redacted: Mapping[str, Any] = redactor.value(decoded)
         return redacted
     # Redact the whole body before cutting it: a cut could split a token.
-    text = redactor.text(body.decode("utf-8", "replace")).strip().replace("\n", " ")
-    text = text[:_MAX_ERROR_BODY]
+    # Then escape NUL, control and escape bytes and cut: a body may be binary.
+    text = printable(redactor.text(body.decode("utf-8", "replace")), _MAX_ERROR_BODY)
     return error_envelope(
         f"http_{status_code}",
         f"{url} answered HTTP {status_code}" + (f": {text}" if text else ""),
@@ -329,4 +330,4 @@ def _root_cause(err: BaseException) -> str:
     reason = getattr(seen, "reason", None)
     text = str(reason or seen)
     match = re.search(r"\[Errno -?\d+\] ([^')\]]+)", text)
-    return match.group(1) if match else text[:_MAX_ERROR_BODY]
+    return match.group(1) if match else printable(text, _MAX_ERROR_BODY)

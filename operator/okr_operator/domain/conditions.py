@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from okr_operator.domain.model import Condition, ConditionStatus, ConditionType, Reason
+from okr_operator.domain.text import printable
 
 # Ready and DataAvailable first, in the order `kubectl describe` readers expect.
 _LEADING = (ConditionType.READY, ConditionType.DATA_AVAILABLE)
@@ -43,7 +44,11 @@ def set_condition(
     now: datetime,
     generation: int,
 ) -> tuple[Condition, ...]:
-    """Replace the condition of that type; its transition time moves only when the status does."""
+    """Replace the condition of that type; its transition time moves only when the status does.
+
+    The message goes through ``printable``: it may quote an upstream's answer.
+    """
+    message = printable(message)
     old = get_condition(conditions, type)
     transition = old.last_transition_time if old is not None and old.status == status else now
     new = Condition(

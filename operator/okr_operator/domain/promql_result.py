@@ -8,10 +8,13 @@ from dataclasses import replace
 from typing import Any
 
 from okr_operator.domain.model import Observation, OnEmpty, Problem, Reason, Sample
+from okr_operator.domain.text import printable
 
 _SHOWN_SERIES = 3
 _SHOWN_WARNINGS = 3
 _MAX_WARNING = 300
+# Prometheus's own error text: what a condition message shows of it.
+_MAX_ERROR = 600
 _ONE_NUMBER = "a query must yield a scalar or an instant vector with exactly one series"
 
 
@@ -57,8 +60,7 @@ def server_warnings(envelope: Mapping[str, Any]) -> tuple[str, ...]:
     raw = envelope.get("warnings")
     if not isinstance(raw, Sequence) or isinstance(raw, str):
         return ()
-    texts = (" ".join(str(item).split()) for item in raw)
-    shortened = (t if len(t) <= _MAX_WARNING else t[: _MAX_WARNING - 3] + "..." for t in texts)
+    shortened = (printable(str(item), _MAX_WARNING) for item in raw)
     return tuple(dict.fromkeys(t for t in shortened if t))
 
 
@@ -76,7 +78,7 @@ def _interpret(envelope: Mapping[str, Any], on_empty: OnEmpty) -> Observation:
     if status == "error":
         # Prometheus's own words are the most useful message a user can get.
         error_type, error = envelope.get("errorType"), envelope.get("error")
-        text = str(error) if error else "no error message"
+        text = printable(str(error), _MAX_ERROR) if error else "no error message"
         return Problem(Reason.QUERY_FAILED, f"{error_type}: {text}" if error_type else text)
     if status != "success":
         raise _MalformedError(f"status {status!r} is neither 'success' nor 'error'")
