@@ -380,6 +380,8 @@ CORE_RULES: list[dict[str, Any]] = [
         "resources": ["keyresults/status", "objectives/status"],
         "verbs": ["patch"],
     },
+    {"apiGroups": ["okr.dev"], "resources": ["checkins"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["okr.dev"], "resources": ["checkins/status"], "verbs": ["patch"]},
     {
         "apiGroups": ["okr.dev"],
         "resources": ["prometheussources", "clusterprometheussources"],

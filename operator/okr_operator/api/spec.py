@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -22,6 +22,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from okr_operator.api.wire import (
+    CheckInSpecWire,
+    CheckInsWire,
     KeyResultSpecWire,
     ObjectiveSpecWire,
     PeriodWire,
@@ -37,6 +39,7 @@ from okr_operator.domain.model import (
     KeyResult,
     Lags,
     Objective,
+    OwnerCheckIn,
     Period,
     QueryLanguage,
     Ref,
@@ -53,14 +56,16 @@ MIN_INTERVAL = timedelta(seconds=10)
 MAX_INTERVAL = timedelta(days=365)
 MAX_TIMEOUT = timedelta(hours=1)
 _MILLISECOND = timedelta(milliseconds=1)
+_HOUR = timedelta(hours=1)
 # What $__elapsed stands for during the syntax check: any valid range will do.
 _ELAPSED_PLACEHOLDER = "1m"
 
 KEY_RESULT = "KeyResult"
 OBJECTIVE = "Objective"
+CHECK_IN = "CheckIn"
 PROMETHEUS_SOURCE = SourceKind.PROMETHEUS_SOURCE.value
 CLUSTER_PROMETHEUS_SOURCE = SourceKind.CLUSTER_PROMETHEUS_SOURCE.value
-KINDS = (KEY_RESULT, OBJECTIVE, PROMETHEUS_SOURCE, CLUSTER_PROMETHEUS_SOURCE)
+KINDS = (KEY_RESULT, OBJECTIVE, CHECK_IN, PROMETHEUS_SOURCE, CLUSTER_PROMETHEUS_SOURCE)
 
 Problems = list[tuple[str, str]]
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -122,7 +127,8 @@ def parse_key_result(
     """
     meta, problems = _metadata(body)
     wire = _shape(KeyResultSpecWire, body, problems)
-    query_error = local_query_error(wire.query) if wire is not None else None
+    query = wire.query if wire is not None and wire.query is not None else ""
+    query_error = local_query_error(query) if wire is not None and query else None
     if wire is not None:
         if query_error is not None and query_language is QueryLanguage.PROMQL:
             problems.append(("spec.query", query_error))
@@ -136,7 +142,7 @@ def parse_key_result(
         ref=meta.ref,
         generation=meta.generation,
         objective=wire.objective_ref.name,
-        query=wire.query,
+        query=query,
         target=wire.target,
         direction=direction,
         baseline=wire.baseline,
@@ -155,6 +161,8 @@ def parse_key_result(
         unit=wire.unit,
         labels=meta.labels,
         query_error=query_error,
+        manual=bool(wire.manual),
+        check_in_every=_every(wire.check_ins),
     )
 
 
@@ -165,6 +173,7 @@ def parse_objective(body: Mapping[str, Any]) -> Objective:
     parent = _parent(wire, meta)
     if wire is not None:
         problems += _period_rules(wire.period)
+        problems += _check_ins_rules(wire.check_ins)
         if parent == meta.ref and meta.name:
             problems.append(("spec.parentRef", "must not name the Objective itself"))
     if wire is None or problems:
@@ -180,7 +189,45 @@ def parse_objective(body: Mapping[str, Any]) -> Objective:
         description=wire.description,
         owner=wire.owner,
         labels=meta.labels,
+        check_in_every=_every(wire.check_ins),
     )
+
+
+def parse_check_in(body: Mapping[str, Any]) -> OwnerCheckIn:
+    """The CheckIn in ``body`` (spec.time defaults to the creation time); SpecError if unusable."""
+    meta, problems = _metadata(body)
+    wire = _shape(CheckInSpecWire, body, problems)
+    time = wire.time if wire is not None else None
+    if time is None:
+        metadata = body.get("metadata")
+        created = metadata.get("creationTimestamp") if isinstance(metadata, Mapping) else None
+        time = _creation_time(created)
+    if wire is not None and time is None:
+        problems.append(("spec.time", "is required when metadata.creationTimestamp is not set"))
+    if wire is None or problems or time is None:
+        raise SpecError(CHECK_IN, meta.display(), problems)
+    return OwnerCheckIn(
+        ref=meta.ref,
+        key_result=wire.key_result_ref.name,
+        time=time.astimezone(UTC),
+        confidence=wire.confidence,
+        note=wire.note,
+        blockers=tuple(wire.blockers),
+        author=wire.author,
+        value=wire.value,
+    )
+
+
+def _creation_time(raw: object) -> datetime | None:
+    if isinstance(raw, datetime):
+        return raw if raw.tzinfo is not None else raw.replace(tzinfo=UTC)
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def parse_prometheus_source(body: Mapping[str, Any]) -> tuple[Ref, PrometheusSourceSpec]:
@@ -209,8 +256,17 @@ def parse_prometheus_source(body: Mapping[str, Any]) -> tuple[Ref, PrometheusSou
     )
 
 
+def _validate_check_in(body: Mapping[str, Any]) -> OwnerCheckIn:
+    # A file has no creationTimestamp yet: the API server sets it on create.
+    metadata = body.get("metadata")
+    if isinstance(metadata, Mapping) and "creationTimestamp" not in metadata:
+        body = {**body, "metadata": {**metadata, "creationTimestamp": "2000-01-01T00:00:00Z"}}
+    return parse_check_in(body)
+
+
 _PARSERS: Mapping[str, Callable[[Mapping[str, Any]], object]] = {
     OBJECTIVE: parse_objective,
+    CHECK_IN: _validate_check_in,
     PROMETHEUS_SOURCE: parse_prometheus_source,
     CLUSTER_PROMETHEUS_SOURCE: parse_prometheus_source,
 }
@@ -382,6 +438,8 @@ def _translate(detail: ErrorDetails) -> tuple[str, str]:
 
 def _key_result_rules(wire: KeyResultSpecWire) -> Problems:
     problems: Problems = []
+    problems += _measurement_rules(wire)
+    problems += _check_ins_rules(wire.check_ins)
     problems += _direction_rules(wire)
     interval = duration_milliseconds(wire.interval)
     if interval < MIN_INTERVAL // _MILLISECOND:
@@ -399,6 +457,38 @@ def _key_result_rules(wire: KeyResultSpecWire) -> Problems:
             )
         )
     return problems
+
+
+def _measurement_rules(wire: KeyResultSpecWire) -> Problems:
+    """Exactly one of spec.query (measured) or spec.manual: true (check-ins)."""
+    manual = bool(wire.manual)
+    if wire.query is not None and manual:
+        return [("spec.manual", "must not be set together with spec.query: exactly one of them")]
+    if wire.query is None and not manual:
+        return [
+            (
+                "spec.query",
+                "is required, or spec.manual: true for a key result measured by its check-ins",
+            )
+        ]
+    if manual and wire.source_ref is not None:
+        return [("spec.sourceRef", "must not be set on a manual key result (it has no query)")]
+    return []
+
+
+def _check_ins_rules(check_ins: CheckInsWire | None) -> Problems:
+    if check_ins is None:
+        return []
+    every = duration_milliseconds(check_ins.every)
+    if every < _HOUR // _MILLISECOND:
+        return [("spec.checkIns.every", f"must be at least 1h, got {check_ins.every}")]
+    if every > MAX_INTERVAL // _MILLISECOND:
+        return [("spec.checkIns.every", f"must be at most 1y (365d), got {check_ins.every}")]
+    return []
+
+
+def _every(check_ins: CheckInsWire | None) -> timedelta | None:
+    return parse_duration(check_ins.every) if check_ins is not None else None
 
 
 def _direction_rules(wire: KeyResultSpecWire) -> Problems:

@@ -110,6 +110,17 @@ class HealthWire(Wire):
     off_track_lag: Annotated[Number, Field(ge=0, le=1)] = 0.25
 
 
+class CheckInsWire(Wire):
+    """``spec.checkIns`` of an Objective or KeyResult: the check-in cadence."""
+
+    every: str = Field(min_length=2, max_length=32)
+
+    @field_validator("every")
+    @classmethod
+    def _every_is_duration(cls, value: str) -> str:
+        return _check_duration(value)
+
+
 class KeyResultSpecWire(Wire):
     """``spec`` of a KeyResult."""
 
@@ -117,7 +128,9 @@ class KeyResultSpecWire(Wire):
     description: str = Field(default="", max_length=4096)
     owner: str = Field(default="", max_length=256)
     unit: str = Field(default="", max_length=64)
-    query: str = Field(min_length=1, max_length=16384)
+    query: str | None = Field(default=None, min_length=1, max_length=16384)
+    manual: Annotated[bool, Strict()] | None = None
+    check_ins: CheckInsWire | None = None
     direction: Direction | None = None
     baseline: Number | None = None
     target: Number
@@ -151,6 +164,27 @@ class ObjectiveSpecWire(Wire):
     parent_ref: ParentRefWire | None = None
     weight: Annotated[Number, Field(ge=0)] = 1.0
     rollup: RollupMode = RollupMode.WEIGHTED_AVERAGE
+    check_ins: CheckInsWire | None = None
+
+
+class KeyResultRefWire(Wire):
+    """``spec.keyResultRef`` of a CheckIn."""
+
+    name: Name
+
+
+class CheckInSpecWire(Wire):
+    """``spec`` of a CheckIn."""
+
+    key_result_ref: KeyResultRefWire
+    confidence: Annotated[Number, Field(ge=0, le=1)]
+    note: str = Field(default="", max_length=4096)
+    blockers: list[Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=list, max_length=32
+    )
+    author: str = Field(default="", max_length=256)
+    value: Number | None = None
+    time: Timestamp | None = None
 
 
 class SecretKeyRefWire(Wire):

@@ -84,6 +84,9 @@ class Reason(StrEnum):
     PERIOD_ENDED = "PeriodEnded"
     NO_MEMBERS = "NoMembers"
     LOCAL_PARSER_DISAGREES = "LocalParserDisagrees"
+    # A CheckIn's own Ready condition.
+    RECORDED = "Recorded"
+    VALUE_IGNORED = "ValueIgnored"
 
 
 class ConditionType(StrEnum):
@@ -179,6 +182,8 @@ class KeyResult:
     unit: str = ""
     labels: Mapping[str, str] = field(default_factory=_frozen)
     query_error: str | None = None
+    manual: bool = False
+    check_in_every: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +200,36 @@ class Objective:
     description: str = ""
     owner: str = ""
     labels: Mapping[str, str] = field(default_factory=_frozen)
+    check_in_every: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerCheckIn:
+    """A CheckIn object: the owner's confidence (and maybe a value) for one key result.
+
+    ``time`` is ``spec.time``, or the creation time when it is left out.
+    """
+
+    ref: Ref
+    key_result: str
+    time: datetime
+    confidence: float
+    note: str = ""
+    blockers: tuple[str, ...] = ()
+    author: str = ""
+    value: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LatestCheckIn:
+    """``status.checkIn`` of a KeyResult: its latest CheckIn."""
+
+    name: str
+    time: datetime
+    confidence: float
+    note: str = ""
+    author: str = ""
+    value: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,12 +270,17 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class CheckIn:
-    """One point of a key result's or objective's bounded history."""
+    """One point of a key result's or objective's bounded history.
+
+    ``confidence`` is the owner's confidence in force at ``time`` (key results
+    with check-ins only).
+    """
 
     time: datetime
     progress: float | None
     health: Health
     value: float | None = None
+    confidence: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +315,8 @@ class KeyResultStatus:
     history: tuple[CheckIn, ...] = ()
     conditions: tuple[Condition, ...] = ()
     display: Display = Display()
+    check_in: LatestCheckIn | None = None
+    check_in_due: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -346,8 +346,24 @@ P = "KeyResult team-a/p95: "
         ),
         pytest.param(
             merged(MINIMAL, objectiveRef=None, query=None, target=None),
-            P + "spec.objectiveRef: is required; spec.query: is required; spec.target: is required",
-            id="objectiveRef, query and target are required",
+            P + "spec.objectiveRef: is required; spec.target: is required",
+            id="objectiveRef and target are required",
+        ),
+        pytest.param(
+            merged(MINIMAL, query=None),
+            P + "spec.query: is required, or spec.manual: true for a key result measured by its "
+            "check-ins",
+            id="a query or manual: true is required",
+        ),
+        pytest.param(
+            merged(MINIMAL, manual=True),
+            P + "spec.manual: must not be set together with spec.query: exactly one of them",
+            id="query and manual exclude each other",
+        ),
+        pytest.param(
+            merged(MINIMAL, query=None, manual=True, checkIns={"every": "30m"}),
+            P + "spec.checkIns.every: must be at least 1h, got 30m",
+            id="a check-in cadence of at least an hour",
         ),
         pytest.param(
             merged(MINIMAL, objectiveRef={"name": "o", "namespace": "other"}, treshold=3),

@@ -58,7 +58,7 @@ KEY_RESULT_SPEC = {"objectiveRef": {"name": "o"}, "query": "up", "baseline": 0, 
             {**body("Goal", {}), "kind": "Goal"},
             [
                 "Goal team-a/p95: kind: unknown kind 'Goal' in okr.dev, expected one of "
-                "KeyResult, Objective, PrometheusSource, ClusterPrometheusSource"
+                "KeyResult, Objective, CheckIn, PrometheusSource, ClusterPrometheusSource"
             ],
             id="an unknown kind in our group is a problem",
         ),
@@ -66,7 +66,7 @@ KEY_RESULT_SPEC = {"objectiveRef": {"name": "o"}, "query": "up", "baseline": 0, 
             {"apiVersion": "okr.dev/v1alpha1", "metadata": {"name": "x"}},
             [
                 "(no kind) x: kind: unknown kind None in okr.dev, expected one of "
-                "KeyResult, Objective, PrometheusSource, ClusterPrometheusSource"
+                "KeyResult, Objective, CheckIn, PrometheusSource, ClusterPrometheusSource"
             ],
             id="a document of our group without kind is a problem",
         ),
