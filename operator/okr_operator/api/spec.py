@@ -21,6 +21,7 @@ import promql_parser
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from okr_operator.api.apiserver import name_problem, prune_nulls
 from okr_operator.api.wire import (
     CheckInSpecWire,
     CheckInsWire,
@@ -284,6 +285,8 @@ def validate_document(
     """
     if not _ours(doc):
         return []
+    # The API server drops non-nullable nulls before it validates: so do we.
+    doc = prune_nulls(doc)
     api_version = doc.get("apiVersion")
     kind = doc.get("kind")
     meta, _ = _metadata(doc)
@@ -380,6 +383,8 @@ def _metadata(body: Mapping[str, Any]) -> tuple[_Metadata, Problems]:
     if not isinstance(name, str) or not name:
         problems.append(("metadata.name", "is required"))
         name = ""
+    elif (refused := name_problem(name)) is not None:
+        problems.append(("metadata.name", refused))
     namespace = metadata.get("namespace")
     if not isinstance(namespace, str):
         namespace = ""
