@@ -98,6 +98,17 @@ CUSTOM_VALUES: dict[str, Any] = {
         "dashboards": {"enabled": True, "namespace": "monitoring", "folder": "Company OKRs"},
     },
     "runbookBaseUrl": "https://wiki.acme.example/okr/runbooks",
+    "digest": {
+        "enabled": True,
+        "schedule": "30 8 * * 1-5",
+        "timeZone": "Europe/Berlin",
+        "format": "teams",
+        "since": "1d",
+        "namespace": "team-payments",
+        "webhookSecret": {"name": "teams-webhook", "key": "workflow-url"},
+        "webUrl": "https://okr.acme.example",
+        "grafanaUrl": "https://grafana.acme.example",
+    },
 }
 
 
@@ -618,3 +629,86 @@ def test_webhook_disabled_should_render_no_webhook_and_no_flags(tmp_path: Path) 
     assert "webhook" not in {port["name"] for port in container["ports"]}
     [role] = of_kind(rendered, "ClusterRole")
     assert role["rules"] == CORE_RULES
+
+
+def _digest_values(**digest: Any) -> dict[str, Any]:
+    return {"digest": {"enabled": True, "webhookSecret": {"name": "slack-webhook"}, **digest}}
+
+
+def test_digest_disabled_should_render_no_cronjob(tmp_path: Path) -> None:
+    assert of_kind(render(None, tmp_dir=tmp_path), "CronJob") == []
+
+
+def test_digest_should_post_weekly_with_the_url_file_from_the_secret(tmp_path: Path) -> None:
+    rendered = render(_digest_values(), tmp_dir=tmp_path)
+    name = f"{RELEASE}-okr-operator-digest"
+    [cronjob] = of_kind(rendered, "CronJob")
+    assert cronjob["spec"]["schedule"] == "0 9 * * 1"
+    assert "timeZone" not in cronjob["spec"]
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == name
+    [container] = pod["containers"]
+    assert container["args"] == [
+        "digest",
+        "--all-namespaces",
+        "--since",
+        "7d",
+        "--format",
+        "slack",
+        "--webhook-url-file",
+        "/etc/okr-digest/webhook-url",
+    ]
+    assert {"name": "webhook-url", "mountPath": "/etc/okr-digest", "readOnly": True} in container[
+        "volumeMounts"
+    ]
+    assert {
+        "name": "webhook-url",
+        "secret": {"secretName": "slack-webhook", "items": [{"key": "url", "path": "webhook-url"}]},
+    } in pod["volumes"]
+    # The URL is a secret: never in the environment or the arguments.
+    assert "env" not in container
+    # Not the operator's pods: neither its Deployment nor its NetworkPolicy selects them.
+    labels = cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    [deployment] = of_kind(rendered, "Deployment")
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert not selector.items() <= labels.items()
+    assert name in [a["metadata"]["name"] for a in of_kind(rendered, "ServiceAccount")]
+    [role] = [r for r in of_kind(rendered, "ClusterRole") if r["metadata"]["name"] == name]
+    assert role["rules"] == [
+        {
+            "apiGroups": ["okr.dev"],
+            "resources": ["keyresults", "objectives"],
+            "verbs": ["get", "list"],
+        }
+    ]
+    [binding] = [
+        b for b in of_kind(rendered, "ClusterRoleBinding") if b["metadata"]["name"] == name
+    ]
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": name,
+    }
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": name, "namespace": NAMESPACE}]
+
+
+def test_digest_of_one_namespace_should_get_a_role_there_only(tmp_path: Path) -> None:
+    rendered = render(
+        _digest_values(namespace="team-ml", timeZone="Europe/Paris"), tmp_dir=tmp_path
+    )
+    [cronjob] = of_kind(rendered, "CronJob")
+    assert cronjob["spec"]["timeZone"] == "Europe/Paris"
+    [container] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["args"][1:3] == ["--namespace", "team-ml"]
+    [role] = of_kind(rendered, "Role")
+    [binding] = of_kind(rendered, "RoleBinding")
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "team-ml"
+    assert [r["metadata"]["name"] for r in of_kind(rendered, "ClusterRole")] == [
+        f"{RELEASE}-okr-operator"
+    ]
+
+
+def test_digest_without_a_secret_should_fail_naming_the_value(tmp_path: Path) -> None:
+    with pytest.raises(HelmError) as raised:
+        render({"digest": {"enabled": True}}, tmp_dir=tmp_path)
+    assert "digest.webhookSecret.name is required when digest.enabled is true" in str(raised.value)
