@@ -30,6 +30,7 @@ ALERTS = {
     "OKRKeyResultOffTrack": "critical",
     "OKRKeyResultEvaluationFailing": "warning",
     "OKRKeyResultNoData": "warning",
+    "OKRKeyResultForecastMiss": "warning",
     "OKRObjectiveOffTrack": "critical",
     "OKROperatorDown": "critical",
 }
@@ -79,14 +80,14 @@ def test_promtool_unit_tests_of_the_rules_pass() -> None:
     assert "SUCCESS" in result.stdout, result.stdout
 
 
-def test_the_rules_file_holds_exactly_the_six_alerts_with_their_severities() -> None:
+def test_the_rules_file_holds_exactly_the_listed_alerts_with_their_severities() -> None:
     assert {rule["alert"]: rule["labels"]["severity"] for rule in alerting_rules()} == ALERTS
 
 
 @pytest.mark.parametrize("alert", sorted(ALERTS))
 def test_every_alert_has_a_for_duration_and_the_four_annotations(alert: str) -> None:
     (rule,) = (rule for rule in alerting_rules() if rule["alert"] == alert)
-    assert re.fullmatch(r"\d+[mh]", rule["for"]), f"{alert}: for={rule.get('for')!r}"
+    assert re.fullmatch(r"\d+[mhd]", rule["for"]), f"{alert}: for={rule.get('for')!r}"
     assert set(rule["annotations"]) == ANNOTATIONS, alert
     assert set(rule["labels"]) == {"severity"}, alert
 

@@ -20,12 +20,14 @@ from typing import Any, TypeVar
 
 from okr_operator.domain.formatting import format_timestamp
 from okr_operator.domain.model import (
+    Basis,
     CheckIn,
     ChildRef,
     Condition,
     ConditionStatus,
     ConditionType,
     Display,
+    Forecast,
     Health,
     KeyResultStatus,
     ObjectiveStatus,
@@ -56,6 +58,7 @@ def key_result_status_to_dict(status: KeyResultStatus) -> dict[str, Any]:
         "history": [_check_in_to_dict(point) for point in status.history],
         "conditions": [_condition_to_dict(condition) for condition in status.conditions],
         "display": _display_to_dict(status.display),
+        "forecast": _forecast_to_dict(status.forecast),
     }
 
 
@@ -83,6 +86,7 @@ def key_result_status_from_dict(data: Mapping[str, Any] | None) -> KeyResultStat
         history=_read_items(data.get("history"), _check_in_from_dict),
         conditions=_read_items(data.get("conditions"), _condition_from_dict),
         display=_read_display(data.get("display")),
+        forecast=_read_forecast(data.get("forecast")),
     )
 
 
@@ -119,6 +123,7 @@ def objective_status_to_dict(status: ObjectiveStatus) -> dict[str, Any]:
         "children": [_child_to_dict(child) for child in status.children],
         "history": [_check_in_to_dict(point) for point in status.history],
         "conditions": [_condition_to_dict(condition) for condition in status.conditions],
+        "forecast": _forecast_to_dict(status.forecast),
     }
 
 
@@ -137,6 +142,41 @@ def objective_status_from_dict(data: Mapping[str, Any] | None) -> ObjectiveStatu
         children=_read_items(data.get("children"), _child_from_dict),
         history=_read_items(data.get("history"), _check_in_from_dict),
         conditions=_read_items(data.get("conditions"), _condition_from_dict),
+        forecast=_read_forecast(data.get("forecast")),
+    )
+
+
+# --- forecast ----------------------------------------------------------------
+
+
+def _forecast_to_dict(forecast: Forecast | None) -> dict[str, Any] | None:
+    # None deletes the whole object in a merge patch; keys inside are always
+    # present (None deletes one) so a stale value or basis never survives.
+    if forecast is None:
+        return None
+    basis = forecast.basis
+    return {
+        "value": _number(forecast.value),
+        "progress": _ratio(forecast.progress),
+        "achieves": forecast.achieves,
+        "basis": None if basis is None else {"points": basis.points, "days": _ratio(basis.days)},
+    }
+
+
+def _read_forecast(raw: object) -> Forecast | None:
+    if not isinstance(raw, Mapping):
+        return None
+    progress, achieves = _read_number(raw.get("progress")), raw.get("achieves")
+    if progress is None or not isinstance(achieves, bool):
+        return None
+    basis_raw = raw.get("basis")
+    basis = None
+    if isinstance(basis_raw, Mapping):
+        points, days = _read_int(basis_raw.get("points")), _read_number(basis_raw.get("days"))
+        if points is not None and days is not None:
+            basis = Basis(points=points, days=days)
+    return Forecast(
+        progress=progress, achieves=achieves, value=_read_number(raw.get("value")), basis=basis
     )
 
 

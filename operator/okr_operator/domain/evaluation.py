@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from okr_operator.domain.conditions import set_conditions
+from okr_operator.domain.forecast import forecast_key_result
 from okr_operator.domain.formatting import format_number, format_timestamp, key_result_display
 from okr_operator.domain.health import classify, final_health
 from okr_operator.domain.history import record
@@ -243,7 +244,12 @@ def _waiting(
         data=(ConditionStatus.UNKNOWN, reason, starts),
     )
     return replace(
-        status, progress=None, expected_progress=0.0, health=Health.PENDING, conditions=conditions
+        status,
+        progress=None,
+        expected_progress=0.0,
+        health=Health.PENDING,
+        conditions=conditions,
+        forecast=None,
     )
 
 
@@ -271,6 +277,7 @@ def _frozen(
         grade=score.progress,
         health=final_health(score.progress),
         conditions=conditions,
+        forecast=None,
     )
 
 
@@ -303,13 +310,21 @@ def _measured(
         ready = (ConditionStatus.TRUE, str(Reason.EVALUATED), measured + suffix + warned)
     data = (ConditionStatus.TRUE, str(Reason.DATA_RECEIVED), measured)
     check_in = CheckIn(time=at, progress=score.progress, health=health, value=sample.value)
+    history = record(status.history, check_in)
+    # The forecast is about a running period; once graded there is nothing to forecast.
+    forecast = None
+    if not ended:
+        forecast = forecast_key_result(
+            history, period, baseline=status.baseline, target=kr.target, direction=score.direction
+        )
     return replace(
         status,
         progress=score.progress,
         health=health,
         grade=grade,
-        history=record(status.history, check_in),
+        history=history,
         conditions=_conditions(status, kr, now, ready, data),
+        forecast=forecast,
     )
 
 

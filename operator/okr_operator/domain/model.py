@@ -284,6 +284,29 @@ class CheckIn:
 
 
 @dataclass(frozen=True, slots=True)
+class Basis:
+    """What a forecast rests on: how many history points over how many days."""
+
+    points: int
+    days: float
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """``status.forecast``.
+
+    ``value`` is None for an objective (its members have different units);
+    ``achieves`` says whether ``progress`` reaches the success line (1.0 for a
+    committed key result, 0.7 for an aspirational one).
+    """
+
+    progress: float
+    achieves: bool
+    value: float | None = None
+    basis: Basis | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Display:
     """``status.display``: the value and the target as people read them, with the unit.
 
@@ -317,6 +340,7 @@ class KeyResultStatus:
     display: Display = Display()
     check_in: LatestCheckIn | None = None
     check_in_due: bool | None = None
+    forecast: Forecast | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,3 +371,4 @@ class ObjectiveStatus:
     children: tuple[ChildRef, ...] = ()
     history: tuple[CheckIn, ...] = ()
     conditions: tuple[Condition, ...] = ()
+    forecast: Forecast | None = None

@@ -8,6 +8,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from okr_operator.domain.conditions import set_conditions
+from okr_operator.domain.forecast import forecast_objective
 from okr_operator.domain.formatting import format_timestamp
 from okr_operator.domain.health import classify, final_health, worst
 from okr_operator.domain.history import record
@@ -18,6 +19,7 @@ from okr_operator.domain.model import (
     ConditionStatus,
     ConditionType,
     Direction,
+    Forecast,
     Health,
     Lags,
     Objective,
@@ -39,6 +41,7 @@ class Member:
     weight: float
     progress: float | None
     health: Health | None
+    forecast: Forecast | None = None
 
 
 def weighted_progress(members: Sequence[Member]) -> float | None:
@@ -86,6 +89,9 @@ def objective_status(
         # objective never pushes its in-period history out.
         moment = obj.period.end if current is Phase.ENDED else now
         history = record(history, CheckIn(time=moment, progress=mean, health=health))
+    forecast = None
+    if current is Phase.ACTIVE:
+        forecast = forecast_objective([(m.weight, m.forecast) for m in members])
     return ObjectiveStatus(
         observed_generation=obj.generation,
         progress=mean,
@@ -105,6 +111,7 @@ def objective_status(
             problem=problem,
             now=now,
         ),
+        forecast=forecast,
     )
 
 

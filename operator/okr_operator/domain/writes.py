@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from okr_operator.domain.conditions import significant_change
-from okr_operator.domain.model import KeyResultStatus, ObjectiveStatus
+from okr_operator.domain.model import Forecast, KeyResultStatus, ObjectiveStatus
 
 PROGRESS_STEP = 0.01  # one progress point: the resolution of kubectl's PROGRESS column
 
@@ -30,6 +30,7 @@ def visible_change(written: _Status, new: _Status) -> bool:
         written.health != new.health
         or written.grade != new.grade
         or written.observed_generation != new.observed_generation
+        or _forecast_moved(written.forecast, new.forecast)
         or _progress_moved(written.progress, new.progress)
         or significant_change(written.conditions, new.conditions)
     )
@@ -40,6 +41,12 @@ def _progress_moved(old: float | None, new: float | None) -> bool:
         return old is not new
     # A hair below the step counts: 0.50 → 0.51 computed in floats is 0.00999….
     return abs(new - old) >= PROGRESS_STEP - 1e-9
+
+
+def _forecast_moved(old: Forecast | None, new: Forecast | None) -> bool:
+    if old is None or new is None:
+        return old is not new
+    return old.achieves != new.achieves or _progress_moved(old.progress, new.progress)
 
 
 def next_write(

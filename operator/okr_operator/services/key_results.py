@@ -81,9 +81,10 @@ class KeyResults:
             lateness=lateness,
         )
         objective = entry.objective
-        if objective is not None and (status.progress, status.health) != (
+        if objective is not None and (status.progress, status.health, status.forecast) != (
             previous.progress,
             previous.health,
+            previous.forecast,
         ):
             self._touch(objective)
         return next_due

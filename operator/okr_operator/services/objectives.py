@@ -49,12 +49,26 @@ class Objectives:
             return None  # nothing to roll up until the spec is fixed
         problem = self._parent_problem(obj)
         key_results = [
-            Member("KeyResult", m.ref, m.spec.weight, m.status.progress, m.status.health)
+            Member(
+                "KeyResult",
+                m.ref,
+                m.spec.weight,
+                m.status.progress,
+                m.status.health,
+                m.status.forecast,
+            )
             for m in self._registry.members(obj.ref)
             if m.spec is not None
         ]
         children = [
-            Member("Objective", c.ref, c.spec.weight, c.status.progress, c.status.health)
+            Member(
+                "Objective",
+                c.ref,
+                c.spec.weight,
+                c.status.progress,
+                c.status.health,
+                c.status.forecast,
+            )
             for c in self._registry.children(obj.ref)
             if c.spec is not None
         ]
@@ -65,7 +79,11 @@ class Objectives:
         if self._registry.objective(entry.ref) is not entry:
             return None  # deleted during its write: its series must stay dropped
         self._observer.objective_changed(self._registry.objective_view(entry))
-        changed = (status.progress, status.health) != (previous.progress, previous.health)
+        changed = (status.progress, status.health, status.forecast) != (
+            previous.progress,
+            previous.health,
+            previous.forecast,
+        )
         if (
             changed
             and obj.parent is not None

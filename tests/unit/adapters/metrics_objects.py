@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from okr_operator.domain.model import (
+    Basis,
     Direction,
+    Forecast,
     Health,
     KeyResult,
     KeyResultStatus,
@@ -50,6 +52,7 @@ LATENCY_STATUS = KeyResultStatus(
     expected_progress=0.5,
     health=Health.ON_TRACK,
     last_evaluation_time=EVALUATED,
+    forecast=Forecast(progress=0.8, achieves=False, value=0.32, basis=Basis(points=5, days=9.0)),
 )
 # Never evaluated with a number: no baseline yet, no direction, no value.
 SIGNUPS = KeyResult(
@@ -104,6 +107,7 @@ RELIABLE_STATUS = ObjectiveStatus(
     health=Health.AT_RISK,
     last_evaluation_time=EVALUATED,
     key_results=MappingProxyType({"total": 2, "OnTrack": 1, "Pending": 1}),
+    forecast=Forecast(progress=0.8, achieves=False),
 )
 FAST = Objective(
     ref=Ref("search", "fast"),

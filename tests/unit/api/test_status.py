@@ -17,12 +17,14 @@ from okr_operator.api.status import (
     objective_status_to_dict,
 )
 from okr_operator.domain.model import (
+    Basis,
     CheckIn,
     ChildRef,
     Condition,
     ConditionStatus,
     ConditionType,
     Display,
+    Forecast,
     Health,
     KeyResultStatus,
     ObjectiveStatus,
@@ -102,6 +104,7 @@ def test_a_key_result_status_becomes_a_complete_dict() -> None:
         ],
         "conditions": [READY_DICT, DATA_DICT],
         "display": {"value": "0.312 seconds", "target": "0.3 seconds"},
+        "forecast": None,
     }
 
 
@@ -119,6 +122,7 @@ def test_an_empty_key_result_status_deletes_every_field_in_a_merge_patch() -> No
         "history": [],
         "conditions": [],
         "display": None,
+        "forecast": None,
     }
 
 
@@ -179,6 +183,7 @@ def test_an_objective_status_becomes_a_complete_dict() -> None:
         ],
         "history": [{"time": "2026-12-31T00:00:00Z", "progress": 0.1, "health": "OffTrack"}],
         "conditions": [READY_DICT],
+        "forecast": None,
     }
 
 
@@ -203,6 +208,7 @@ def test_an_empty_objective_status_writes_zero_counts() -> None:
         "children": [],
         "history": [],
         "conditions": [],
+        "forecast": None,
     }
 
 
@@ -372,3 +378,29 @@ def test_malformed_objective_status_reads_as_defaults_where_broken() -> None:
         children=(ChildRef(namespace="a", name="x", progress=0.2, health=Health.AT_RISK),),
     )
     assert objective_status_from_dict({"keyResults": [1], "children": None}) == ObjectiveStatus()
+
+
+def test_a_forecast_round_trips_through_its_dict() -> None:
+    forecast = Forecast(
+        progress=0.8125, achieves=False, value=40.5, basis=Basis(points=4, days=6.0)
+    )
+    written = key_result_status_to_dict(KeyResultStatus(forecast=forecast))["forecast"]
+    assert written == {
+        "value": 40.5,
+        "progress": 0.8125,
+        "achieves": False,
+        "basis": {"points": 4, "days": 6.0},
+    }
+    assert key_result_status_from_dict({"forecast": written}).forecast == forecast
+    objective = objective_status_to_dict(ObjectiveStatus(forecast=Forecast(0.5, achieves=False)))
+    assert objective["forecast"] == {
+        "value": None,
+        "progress": 0.5,
+        "achieves": False,
+        "basis": None,
+    }
+
+
+def test_a_malformed_forecast_reads_as_none() -> None:
+    assert key_result_status_from_dict({"forecast": {"progress": "x"}}).forecast is None
+    assert key_result_status_from_dict({"forecast": {"progress": 0.5}}).forecast is None

@@ -68,6 +68,14 @@ KEY_RESULT_NUMBERS = (
         "okr_key_result_last_evaluation_timestamp_seconds",
         "When the operator last evaluated the key result.",
     ),
+    Family(
+        "okr_key_result_forecast_value",
+        "The value a least-squares trend over the period's history reaches at the period end.",
+    ),
+    Family(
+        "okr_key_result_forecast_progress_ratio",
+        "Progress of the forecast value at the period end, 0 to 1.",
+    ),
 )
 KEY_RESULT_HEALTH = Family("okr_key_result_health", "1 for the key result's current health.")
 KEY_RESULT_INFO = Family("okr_key_result_info", "Key result metadata.")
@@ -85,6 +93,10 @@ OBJECTIVE_NUMBERS = (
     Family(
         "okr_objective_last_evaluation_timestamp_seconds",
         "When the operator last rolled the objective up.",
+    ),
+    Family(
+        "okr_objective_forecast_progress_ratio",
+        "Weighted mean of the members' forecast progress at the period end, 0 to 1.",
     ),
 )
 OBJECTIVE_FAMILIES = (
@@ -144,6 +156,8 @@ def render_key_result(
         _ts(period.start) if period else None,
         _ts(period.end) if period else None,
         _ts(status.last_evaluation_time),
+        status.forecast.value if status.forecast else None,
+        status.forecast.progress if status.forecast else None,
     )
     extra = user_labels(kr.labels)
     info = {
@@ -172,6 +186,7 @@ def render_objective(obj: Objective, status: ObjectiveStatus) -> Rendered:
         obj.period.start.timestamp(),
         obj.period.end.timestamp(),
         _ts(status.last_evaluation_time),
+        status.forecast.progress if status.forecast else None,
     )
     parent = obj.parent
     extra = user_labels(obj.labels)
