@@ -112,6 +112,9 @@ CUSTOM_VALUES: dict[str, Any] = {
 }
 
 
+HA_VALUES: dict[str, Any] = {"ha": {"enabled": True}}
+
+
 @dataclass(frozen=True)
 class GoldenCase:
     name: str
@@ -122,6 +125,8 @@ class GoldenCase:
 GOLDEN_CASES = [
     GoldenCase("default", None),
     GoldenCase("custom", CUSTOM_VALUES),
+    # Two replicas with kopf peering: RollingUpdate, PodDisruptionBudget, peering CRD and RBAC.
+    GoldenCase("ha", HA_VALUES),
 ]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support.helm import REPO_ROOT, render, require_tool
-from tests.unit.test_helm import CUSTOM_VALUES
+from tests.unit.test_helm import CUSTOM_VALUES, HA_VALUES
 
 pytestmark = pytest.mark.unit
 
@@ -31,6 +31,7 @@ OK_GRADE = 10
 RENDERS: dict[str, dict[str, Any] | None] = {
     "default": None,
     "custom": CUSTOM_VALUES,
+    "ha": HA_VALUES,
 }
 
 

@@ -26,6 +26,7 @@ from okr_operator.domain.text import printable
 log = logging.getLogger("okr_operator.kube")
 T = TypeVar("T")
 COMPONENT = "okr-operator"
+PEERING_GROUP = "kopf.dev"
 
 
 class NotFoundError(LookupError):
@@ -55,6 +56,31 @@ class KubeApi:
     async def _call(self, fn: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn)
+
+    async def ensure_cluster_peering(self, name: str) -> bool:
+        """Create the kopf ClusterKopfPeering ``name`` unless it exists; True if created.
+
+        kopf needs the object to exist before replicas can see each other; the
+        chart cannot create it in the release that installs its CRD.
+        """
+
+        def create() -> bool:
+            body = {
+                "apiVersion": f"{PEERING_GROUP}/v1",
+                "kind": "ClusterKopfPeering",
+                "metadata": {"name": name},
+            }
+            try:
+                self._custom.create_cluster_custom_object(
+                    PEERING_GROUP, "v1", "clusterkopfpeerings", body
+                )
+            except ApiException as err:
+                if err.status == 409:  # Conflict: it exists already
+                    return False
+                raise
+            return True
+
+        return await self._call(create)
 
     async def write_key_result(self, ref: Ref, status: KeyResultStatus) -> None:
         """Merge-patch ``keyresults/<name>/status``."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import kopf
 
@@ -22,7 +25,7 @@ from okr_operator.cli.common import Commands
 from okr_operator.domain.durations import parse_duration
 from okr_operator.domain.model import QueryLanguage
 from okr_operator.handlers.kopf_state import KopfState, lead
-from okr_operator.handlers.watches import build_registry
+from okr_operator.handlers.watches import WATCHED_PLURALS, build_registry
 from okr_operator.services.engine import Engine
 
 
@@ -216,7 +219,7 @@ async def _run(args: argparse.Namespace) -> None:
         max_response_bytes=args.max_response_bytes,
     )
     metrics = OkrMetrics(disabled=args.disable_metric)
-    state = KopfState()
+    state = KopfState(plurals=WATCHED_PLURALS)
     loop_lag = asyncio.create_task(metrics.watch_event_loop(), name="okr-loop-lag")
     engine = Engine(
         resolver=sources,
@@ -258,6 +261,7 @@ async def _run(args: argparse.Namespace) -> None:
         if priority is None:
             priority = -(time.time_ns() // 1000)
         peering = {"peering_name": args.peering, "priority": priority}
+        kopf.on.startup(registry=registry)(_cluster_peering(kube, args.peering))
     webhook_tasks = (
         webhook.start(args, registry, api_client, api_calls, sources.language)
         if args.webhook_port
@@ -283,6 +287,22 @@ async def _run(args: argparse.Namespace) -> None:
             task.cancel()
         sources.close()
         api_calls.shutdown(wait=False, cancel_futures=True)
+
+
+def _cluster_peering(kube: KubeApi, name: str) -> Callable[..., Awaitable[None]]:
+    """A startup handler: one ClusterKopfPeering for every replica, whatever the scope.
+
+    kopf would use a KopfPeering in each served namespace for a namespaced
+    operator, which cannot exist ahead of namespaces that match a pattern
+    (``team-*``); one cluster-scoped object works for both scopes.
+    """
+
+    async def startup(settings: kopf.OperatorSettings, logger: logging.Logger, **_: Any) -> None:
+        settings.peering.clusterwide = True
+        if await kube.ensure_cluster_peering(name):
+            logger.info(f"created ClusterKopfPeering {name}")
+
+    return startup
 
 
 def _ready(state: KopfState, engine: Engine) -> tuple[bool, str]:

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,7 +58,8 @@ class Readiness:
 class KopfState:
     """kopf's listing and pause state of the one operator in this process."""
 
-    def __init__(self) -> None:
+    def __init__(self, plurals: Collection[str] = ()) -> None:
+        self._plurals = frozenset(plurals)
         self._indexed: _ToggleSet | None = None
         self._paused: _ToggleSet | None = None
         self._changed = asyncio.Event()
@@ -69,9 +70,27 @@ class KopfState:
         original = orchestration.spawn_missing_watchers
 
         @functools.wraps(original)
-        async def spawn(*args: Any, ensemble: orchestration.Ensemble, **kwargs: Any) -> None:
-            self.observe(indexed=ensemble.operator_indexed, paused=ensemble.operator_paused)
-            await original(*args, ensemble=ensemble, **kwargs)
+        async def spawn(
+            *,
+            ensemble: orchestration.Ensemble,
+            watched_resources: Iterable[Any],
+            watched_namespaces: Iterable[Any],
+            **kwargs: Any,
+        ) -> None:
+            resources, namespaces = list(watched_resources), list(watched_namespaces)
+            await original(
+                ensemble=ensemble,
+                watched_resources=resources,
+                watched_namespaces=namespaces,
+                **kwargs,
+            )
+            # Only once kopf watches every kind we need in some namespace: its first
+            # rounds run before it has discovered the CRDs and the namespaces, with no
+            # watcher and no peering yet, and all() of no toggle is True. After the
+            # call, not before: it makes a toggle for each watcher first.
+            plurals = {getattr(resource, "plural", None) for resource in resources}
+            if namespaces and self._plurals <= plurals:
+                self.observe(indexed=ensemble.operator_indexed, paused=ensemble.operator_paused)
 
         orchestration.spawn_missing_watchers = spawn
         try:

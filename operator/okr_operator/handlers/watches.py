@@ -36,6 +36,8 @@ from okr_operator.services.ports import SourceCatalog
 
 log = logging.getLogger("okr_operator.handlers")
 STALL_SECONDS = 120.0
+# Every kind the operator watches; it is ready once kopf has listed them all.
+WATCHED_PLURALS = ("keyresults", "objectives", "prometheussources", "clusterprometheussources")
 
 
 def configure_kopf(settings: kopf.OperatorSettings) -> None:
@@ -66,12 +68,13 @@ class Watches:
         kopf.on.login(registry=registry)(self.login)
         kopf.on.startup(registry=registry)(self.startup)
         kopf.on.probe(id="engine", registry=registry)(self.probe)
-        for plural, arrived, event in (
-            ("keyresults", self.key_result, self.key_result_event),
-            ("objectives", self.objective, self.objective_event),
-            ("prometheussources", self.source, self.source_event),
-            ("clusterprometheussources", self.source, self.source_event),
-        ):
+        handlers = (
+            (self.key_result, self.key_result_event),
+            (self.objective, self.objective_event),
+            (self.source, self.source_event),
+            (self.source, self.source_event),
+        )
+        for plural, (arrived, event) in zip(WATCHED_PLURALS, handlers, strict=True):
             kopf.index(GROUP, VERSION, plural, id=f"{plural}-feed", registry=registry)(arrived)
             kopf.on.event(GROUP, VERSION, plural, registry=registry)(event)
 
