@@ -43,7 +43,13 @@ def admin_kubeconfig(bench: Any) -> Path:
     """The bench's admin kubeconfig, with our CRDs installed."""
     path = Path(bench.kubeconfig)
     _kubectl(path, "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-    for crd in ("keyresults", "objectives", "prometheussources", "clusterprometheussources"):
+    for crd in (
+        "keyresults",
+        "objectives",
+        "checkins",
+        "prometheussources",
+        "clusterprometheussources",
+    ):
         _kubectl(path, "wait", "--for=condition=Established", f"crd/{crd}.okr.dev", "--timeout=60s")
     # Established comes a moment before the endpoints serve; wait for them.
     kube = Kube(path)

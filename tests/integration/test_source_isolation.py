@@ -55,6 +55,9 @@ class Nowhere:
     async def write_key_result(self, ref: Ref, status: Any) -> None:
         pass
 
+    async def write_check_in(self, ref: Ref, conditions: Any, generation: int) -> None:
+        pass
+
     async def write_objective(self, ref: Ref, status: Any) -> None:
         pass
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from okr_operator.domain.model import (
+    Condition,
     Health,
     KeyResult,
     KeyResultStatus,
@@ -93,6 +94,11 @@ class Writer:
 
     async def write_objective(self, ref: Ref, status: ObjectiveStatus) -> None:
         self._write("Objective", ref, status)
+
+    async def write_check_in(
+        self, ref: Ref, conditions: tuple[Condition, ...], generation: int
+    ) -> None:
+        self._write("CheckIn", ref, conditions)
 
     def _write(self, kind: str, ref: Ref, status: object) -> None:
         self.statuses[(kind, ref)] = status

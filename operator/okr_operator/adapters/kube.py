@@ -19,8 +19,19 @@ from typing import Any, TypeVar
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from okr_operator.api.status import key_result_status_to_dict, objective_status_to_dict
-from okr_operator.domain.model import GROUP, VERSION, KeyResultStatus, ObjectiveStatus, Ref
+from okr_operator.api.status import (
+    check_in_status_to_dict,
+    key_result_status_to_dict,
+    objective_status_to_dict,
+)
+from okr_operator.domain.model import (
+    GROUP,
+    VERSION,
+    Condition,
+    KeyResultStatus,
+    ObjectiveStatus,
+    Ref,
+)
 from okr_operator.domain.text import printable
 
 log = logging.getLogger("okr_operator.kube")
@@ -91,6 +102,13 @@ class KubeApi:
         """Merge-patch ``objectives/<name>/status``."""
         body = {"status": objective_status_to_dict(status)}
         await self._patch_status("objectives", ref, body)
+
+    async def write_check_in(
+        self, ref: Ref, conditions: tuple[Condition, ...], generation: int
+    ) -> None:
+        """Merge-patch ``checkins/<name>/status`` (never its spec)."""
+        body = {"status": check_in_status_to_dict(conditions, generation)}
+        await self._patch_status("checkins", ref, body)
 
     async def _patch_status(self, plural: str, ref: Ref, body: dict[str, Any]) -> None:
         def patch() -> None:

@@ -30,6 +30,7 @@ from okr_operator.domain.model import (
     Forecast,
     Health,
     KeyResultStatus,
+    LatestCheckIn,
     ObjectiveStatus,
 )
 
@@ -59,7 +60,40 @@ def key_result_status_to_dict(status: KeyResultStatus) -> dict[str, Any]:
         "conditions": [_condition_to_dict(condition) for condition in status.conditions],
         "display": _display_to_dict(status.display),
         "forecast": _forecast_to_dict(status.forecast),
+        "checkIn": _latest_check_in_to_dict(status.check_in),
+        "checkInDue": status.check_in_due,
     }
+
+
+def _latest_check_in_to_dict(check_in: LatestCheckIn | None) -> dict[str, Any] | None:
+    if check_in is None:
+        return None
+    return {
+        "name": check_in.name,
+        "time": _time(check_in.time),
+        "confidence": _ratio(check_in.confidence),
+        "note": check_in.note,
+        "author": check_in.author,
+        "value": _number(check_in.value),
+    }
+
+
+def _read_latest_check_in(raw: object) -> LatestCheckIn | None:
+    if not isinstance(raw, Mapping):
+        return None
+    name, time = raw.get("name"), _read_time(raw.get("time"))
+    confidence = _read_number(raw.get("confidence"))
+    if not isinstance(name, str) or time is None or confidence is None:
+        return None
+    note, author = raw.get("note"), raw.get("author")
+    return LatestCheckIn(
+        name=name,
+        time=time,
+        confidence=confidence,
+        note=note if isinstance(note, str) else "",
+        author=author if isinstance(author, str) else "",
+        value=_read_number(raw.get("value")),
+    )
 
 
 def _display_to_dict(display: Display) -> dict[str, Any] | None:
@@ -87,6 +121,8 @@ def key_result_status_from_dict(data: Mapping[str, Any] | None) -> KeyResultStat
         conditions=_read_items(data.get("conditions"), _condition_from_dict),
         display=_read_display(data.get("display")),
         forecast=_read_forecast(data.get("forecast")),
+        check_in=_read_latest_check_in(data.get("checkIn")),
+        check_in_due=(data.get("checkInDue") if isinstance(data.get("checkInDue"), bool) else None),
     )
 
 
@@ -180,6 +216,24 @@ def _read_forecast(raw: object) -> Forecast | None:
     )
 
 
+# --- CheckIn ---------------------------------------------------------------
+
+
+def check_in_status_to_dict(conditions: tuple[Condition, ...], generation: int) -> dict[str, Any]:
+    """The ``status`` of a CheckIn: its Ready condition."""
+    return {
+        "observedGeneration": generation,
+        "conditions": [_condition_to_dict(condition) for condition in conditions],
+    }
+
+
+def check_in_conditions_from_dict(data: Mapping[str, Any] | None) -> tuple[Condition, ...]:
+    """The conditions a CheckIn's ``status`` carries (what an operator wrote before)."""
+    if not isinstance(data, Mapping):
+        return ()
+    return _read_items(data.get("conditions"), _condition_from_dict)
+
+
 # --- list items --------------------------------------------------------------
 
 
@@ -194,6 +248,9 @@ def _check_in_to_dict(point: CheckIn) -> dict[str, Any]:
     if progress is not None:
         item["progress"] = progress
     item["health"] = point.health.value
+    confidence = _ratio(point.confidence)
+    if confidence is not None:
+        item["confidence"] = confidence
     return item
 
 
@@ -207,6 +264,7 @@ def _check_in_from_dict(item: Mapping[str, Any]) -> CheckIn | None:
         progress=_read_number(item.get("progress")),
         health=health,
         value=_read_number(item.get("value")),
+        confidence=_read_number(item.get("confidence")),
     )
 
 

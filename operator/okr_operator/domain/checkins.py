@@ -82,7 +82,7 @@ def is_due(
         return False
     since = last if last is not None else (period.start if period is not None else None)
     if since is None:
-        return True
+        return None
     return since + every <= now
 
 

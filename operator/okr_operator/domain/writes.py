@@ -1,11 +1,11 @@
 """When to patch status: the rule that keeps ``kubectl get`` true and the API server calm.
 
 - What users read (health, progress to 0.01, grade, the observed generation,
-  a condition's status or reason) is patched at the first chance after it
-  changes: at once, or, if the object was written less than one evaluation
-  interval ago, when that interval has passed. So ``kubectl get`` is never more
-  than one interval behind the latest evaluation, and no object gets more than
-  one write per interval.
+  a condition's status or reason, the latest check-in and whether one is due)
+  is patched at the first chance after it changes: at once, or, if the object
+  was written less than one evaluation interval ago, when that interval has
+  passed. So ``kubectl get`` is never more than one interval behind the latest
+  evaluation, and no object gets more than one write per interval.
 - A status that differs only in what users do not read (the value between
   progress points, expected progress, times, messages) is refreshed at most
   once per ``status_interval`` (``--status-interval``).
@@ -33,7 +33,17 @@ def visible_change(written: _Status, new: _Status) -> bool:
         or _forecast_moved(written.forecast, new.forecast)
         or _progress_moved(written.progress, new.progress)
         or significant_change(written.conditions, new.conditions)
+        or _check_in_changed(written, new)
     )
+
+
+def _check_in_changed(
+    written: KeyResultStatus | ObjectiveStatus, new: KeyResultStatus | ObjectiveStatus
+) -> bool:
+    # A new CheckIn, or a check-in falling due, is news for the owner at once.
+    if isinstance(written, ObjectiveStatus) or isinstance(new, ObjectiveStatus):
+        return False
+    return (written.check_in, written.check_in_due) != (new.check_in, new.check_in_due)
 
 
 def _progress_moved(old: float | None, new: float | None) -> bool:

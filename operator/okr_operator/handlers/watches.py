@@ -24,11 +24,16 @@ import kopf
 
 from okr_operator.api.spec import (
     SpecError,
+    parse_check_in,
     parse_key_result,
     parse_objective,
     parse_prometheus_source,
 )
-from okr_operator.api.status import key_result_status_from_dict, objective_status_from_dict
+from okr_operator.api.status import (
+    check_in_conditions_from_dict,
+    key_result_status_from_dict,
+    objective_status_from_dict,
+)
 from okr_operator.domain.model import GROUP, VERSION, Ref, SourceKind
 from okr_operator.services.engine import Engine
 from okr_operator.services.kinds import Kind
@@ -37,7 +42,13 @@ from okr_operator.services.ports import SourceCatalog
 log = logging.getLogger("okr_operator.handlers")
 STALL_SECONDS = 120.0
 # Every kind the operator watches; it is ready once kopf has listed them all.
-WATCHED_PLURALS = ("keyresults", "objectives", "prometheussources", "clusterprometheussources")
+WATCHED_PLURALS = (
+    "keyresults",
+    "objectives",
+    "checkins",
+    "prometheussources",
+    "clusterprometheussources",
+)
 
 
 def configure_kopf(settings: kopf.OperatorSettings) -> None:
@@ -71,6 +82,7 @@ class Watches:
         handlers = (
             (self.key_result, self.key_result_event),
             (self.objective, self.objective_event),
+            (self.check_in, self.check_in_event),
             (self.source, self.source_event),
             (self.source, self.source_event),
         )
@@ -133,6 +145,24 @@ class Watches:
             status=objective_status_from_dict(_status(body)),
         )
 
+    async def check_in(self, body: kopf.Body, **_: Any) -> None:
+        """A CheckIn was listed, added or modified."""
+        ref = _ref(body)
+        if self._unchanged(Kind.CHECK_IN, ref, body):
+            return
+        try:
+            spec, invalid = parse_check_in(body), None
+        except SpecError as err:
+            spec, invalid = None, _invalid(Kind.CHECK_IN, ref, err)
+        self._engine.upsert_check_in(
+            ref,
+            uid=body.metadata.uid or "",
+            generation=_generation(body),
+            spec=spec,
+            invalid=invalid,
+            conditions=check_in_conditions_from_dict(_status(body)),
+        )
+
     async def source(self, body: kopf.Body, **_: Any) -> None:
         """A (Cluster)PrometheusSource was listed, added or modified."""
         kind = SourceKind(body.get("kind", SourceKind.PROMETHEUS_SOURCE))
@@ -166,6 +196,14 @@ class Watches:
             ref = _ref(body)
             self._seen.pop((Kind.OBJECTIVE, ref), None)
             self._engine.remove_objective(ref)
+
+    async def check_in_event(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
+        """A CheckIn event: only deletions are news here."""
+        self._engine.listed()
+        if type == "DELETED":
+            ref = _ref(body)
+            self._seen.pop((Kind.CHECK_IN, ref), None)
+            self._engine.remove_check_in(ref)
 
     async def source_event(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
         """A source event: only deletions are news here."""

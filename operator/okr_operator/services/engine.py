@@ -22,17 +22,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from okr_operator.domain.conditions import get_condition
+from okr_operator.domain.checkins import check_in_condition
+from okr_operator.domain.conditions import get_condition, set_conditions
 from okr_operator.domain.model import (
+    Condition,
+    ConditionStatus,
     ConditionType,
     KeyResult,
     KeyResultStatus,
     Objective,
     ObjectiveStatus,
+    OwnerCheckIn,
     Reason,
     Ref,
 )
@@ -43,10 +48,17 @@ from okr_operator.services.kinds import Kind
 from okr_operator.services.objectives import Objectives
 from okr_operator.services.ports import Clock, EventSink, Observer, QuerierResolver, StatusWriter
 from okr_operator.services.publisher import Publisher
-from okr_operator.services.registry import KeyResultEntry, ObjectiveEntry, Registry, Written
+from okr_operator.services.registry import (
+    CheckInEntry,
+    KeyResultEntry,
+    ObjectiveEntry,
+    Registry,
+    Written,
+)
 from okr_operator.services.scheduler import Scheduler, next_slot
 
 S = TypeVar("S", KeyResultStatus, ObjectiveStatus)
+log = logging.getLogger("okr_operator.engine")
 
 # Members changing one after another wake their objective at most this often.
 TOUCH_GAP = timedelta(seconds=1)
@@ -82,6 +94,7 @@ class Engine:
     ) -> None:
         self._observer = observer
         self._clock = clock
+        self._writer = writer
         self._listing_timeout = listing_timeout
         self._registry = Registry()
         self._resolver = resolver
@@ -144,6 +157,7 @@ class Engine:
                 self._observer.key_result_changed(self._registry.key_result_view(entry))
             if entry.objective is not None:
                 self._touch(entry.objective)
+            self._recheck_check_ins(ref)
             return
         old_objective = entry.objective
         changed = generation != entry.generation or entry.spec != spec
@@ -152,6 +166,7 @@ class Engine:
         if changed:
             self._schedule(Job(Kind.KEY_RESULT, ref), self._clock.now())
             self._observer.key_result_changed(self._registry.key_result_view(entry))
+            self._recheck_check_ins(ref)
         if old_objective != entry.objective:
             # A member that moved leaves its old objective, which must recount,
             # and joins the new one even if its own numbers stay the same.
@@ -208,6 +223,65 @@ class Engine:
         self._observer.key_result_removed(ref)
         if entry.objective is not None:
             self._touch(entry.objective)
+        self._recheck_check_ins(ref)
+
+    def upsert_check_in(
+        self,
+        ref: Ref,
+        *,
+        uid: str,
+        generation: int,
+        spec: OwnerCheckIn | None,
+        invalid: str | None,
+        conditions: tuple[Condition, ...],
+    ) -> None:
+        """Add or update a CheckIn: its key result takes it in at once.
+
+        A CheckIn read back after a restart with a condition for its generation
+        was taken in before (its key result's status says so): nothing runs.
+        """
+        entry = self._registry.check_in(ref)
+        old_key_result: Ref | None = None
+        if entry is None or entry.uid != uid:
+            if entry is not None:
+                self.remove_check_in(ref)
+            restored = bool(conditions) and all(
+                c.observed_generation == generation for c in conditions
+            )
+            entry = CheckInEntry(
+                ref, uid, generation, spec, invalid, conditions, conditions if restored else None
+            )
+            self._registry.put_check_in(entry)
+            self._schedule(Job(Kind.CHECK_IN, ref), self._clock.now())
+            if restored:
+                return
+        else:
+            if generation == entry.generation and entry.spec == spec:
+                return
+            old_key_result = entry.key_result
+            entry.generation = generation
+            self._registry.set_check_in_spec(entry, spec, invalid)
+            self._schedule(Job(Kind.CHECK_IN, ref), self._clock.now())
+        self._wake_key_results(old_key_result, entry.key_result)
+
+    def remove_check_in(self, ref: Ref) -> None:
+        """Forget a deleted CheckIn; its key result falls back to the one before."""
+        entry = self._registry.remove_check_in(ref)
+        if entry is None:
+            return
+        self._forget(Kind.CHECK_IN, ref)
+        self._wake_key_results(entry.key_result)
+
+    def _wake_key_results(self, *refs: Ref | None) -> None:
+        now = self._clock.now()
+        for ref in dict.fromkeys(refs):
+            if ref is not None and self._registry.key_result(ref) is not None:
+                self._schedule(Job(Kind.KEY_RESULT, ref), now)
+
+    def _recheck_check_ins(self, key_result: Ref) -> None:
+        now = self._clock.now()
+        for check_in in self._registry.check_ins_of(key_result):
+            self._schedule(Job(Kind.CHECK_IN, check_in.ref), now)
 
     def remove_objective(self, ref: Ref) -> None:
         """Forget a deleted Objective; its members and children report it missing."""
@@ -260,6 +334,10 @@ class Engine:
     async def _run_one(self, job: Job, scheduled: datetime) -> datetime | None:
         # The source's slot before a global one: key results waiting for a busy
         # source must not hold the slots that key results of other sources need.
+        if job.kind is Kind.CHECK_IN:
+            async with self._limit:
+                await self._settle_check_in(job.ref)
+            return None
         async with self._source_slot(job), self._limit:
             return await self._run_job(job, scheduled)
 
@@ -286,6 +364,38 @@ class Engine:
             await self._publisher.flush_objective(objective, self._objectives.interval)
             return None
         return await self._objectives.roll_up(objective)
+
+    async def _settle_check_in(self, ref: Ref) -> None:
+        """A CheckIn's own Ready condition; written only when it changed."""
+        entry = self._registry.check_in(ref)
+        if entry is None:
+            return
+        now = self._clock.now().replace(microsecond=0)
+        if entry.spec is None:
+            ready = (ConditionStatus.FALSE, str(Reason.INVALID_SPEC), entry.invalid or "")
+        else:
+            key_result = self._registry.key_result(Ref(entry.ref.namespace, entry.spec.key_result))
+            ready = check_in_condition(
+                entry.spec,
+                key_result.spec if key_result is not None else None,
+                known=key_result is not None,
+            )
+        conditions = set_conditions(
+            entry.conditions, {ConditionType.READY: ready}, now=now, generation=entry.generation
+        )
+        entry.conditions = conditions
+        if entry.written == conditions:
+            return
+        try:
+            await self._writer.write_check_in(entry.ref, conditions, entry.generation)
+        except LookupError:
+            log.info(
+                "Object was deleted before its status write",
+                extra={"object": f"{entry.kind} {entry.ref}"},
+            )
+            return
+        entry.written = conditions
+        self._observer.status_written(entry.kind)
 
     def _schedule(self, job: Job, due: datetime) -> None:
         self._scheduler.schedule(job, due)

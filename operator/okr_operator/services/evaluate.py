@@ -5,17 +5,22 @@ Framework-free orchestration of the pure domain over the ``Querier`` port.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from okr_operator.domain.checkins import first_value, value_at
 from okr_operator.domain.durations import expand_query
 from okr_operator.domain.evaluation import Action, Plan, next_status, plan
 from okr_operator.domain.model import (
     KeyResult,
     KeyResultStatus,
     Observation,
+    OwnerCheckIn,
     Period,
     Problem,
+    QueryLanguage,
+    Reason,
     Sample,
 )
 from okr_operator.domain.promql_result import interpret
@@ -53,8 +58,14 @@ async def evaluate_key_result(
     *,
     querier: Querier | Problem,
     now: datetime,
+    check_ins: Sequence[OwnerCheckIn] = (),
 ) -> Outcome:
-    """Evaluate ``kr`` at ``now`` (or at its period's end, per the plan)."""
+    """Evaluate ``kr`` at ``now`` (or at its period's end, per the plan).
+
+    A manual key result is measured by ``check_ins`` instead of ``querier``.
+    """
+    if kr.manual:
+        return _evaluate_manual(kr, period, previous, check_ins=check_ins, now=now)
     the_plan = plan(kr, period, previous, now=now)
     observation: Observation | None = None
     baseline: Observation | None = None
@@ -81,6 +92,48 @@ async def evaluate_key_result(
         query_check=None if isinstance(querier, Problem) else check(kr, querier.language, heard),
     )
     return Outcome(status=status, plan=the_plan, observation=observation or baseline)
+
+
+def _evaluate_manual(
+    kr: KeyResult,
+    period: Period,
+    previous: KeyResultStatus,
+    *,
+    check_ins: Sequence[OwnerCheckIn],
+    now: datetime,
+) -> Outcome:
+    """The same state machine, with the latest CheckIn's value as the measurement."""
+    the_plan = plan(kr, period, previous, now=now)
+    observation: Observation | None = None
+    baseline: Observation | None = None
+    if the_plan.action is Action.QUERY:
+        if the_plan.baseline_at is not None:
+            # The value in force at the period start, else the first one reported.
+            at_start = value_at(check_ins, the_plan.baseline_at) or first_value(check_ins)
+            baseline = _manual_value(kr, at_start)
+        if baseline is None or isinstance(baseline, Sample):
+            observation = _manual_value(kr, value_at(check_ins, the_plan.at or now))
+    status = next_status(
+        kr,
+        period,
+        previous,
+        plan=the_plan,
+        observation=observation,
+        baseline=baseline,
+        now=now,
+        query_check=check(kr, QueryLanguage.PROMQL, Verdict.NO_ANSWER),
+    )
+    return Outcome(status=status, plan=the_plan, observation=observation or baseline)
+
+
+def _manual_value(kr: KeyResult, check_in: OwnerCheckIn | None) -> Observation:
+    if check_in is None or check_in.value is None:
+        return Problem(
+            Reason.NO_DATA,
+            f"no CheckIn with spec.value for KeyResult {kr.ref} yet (spec.manual: the value "
+            "comes from check-ins: kubectl okr check-in ... --value)",
+        )
+    return Sample(check_in.value)
 
 
 async def _measure(

@@ -6,7 +6,16 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from okr_operator.domain.model import KeyResult, Period, Problem, Reason, Ref
+from okr_operator.domain.checkins import apply_check_ins
+from okr_operator.domain.model import (
+    KeyResult,
+    KeyResultStatus,
+    OwnerCheckIn,
+    Period,
+    Problem,
+    Reason,
+    Ref,
+)
 from okr_operator.services.evaluate import evaluate_key_result
 from okr_operator.services.flights import Flights
 from okr_operator.services.ports import Clock, Observer, QuerierResolver
@@ -15,6 +24,9 @@ from okr_operator.services.publisher import Publisher
 from okr_operator.services.registry import KeyResultEntry, Registry
 from okr_operator.services.results import Result
 from okr_operator.services.scheduler import next_slot
+
+# Manual key results query nothing; their evaluation never reads this.
+_NO_QUERIER = Problem(Reason.INVALID_SPEC, "a manual key result has no query")
 
 # The write interval of a key result whose spec is invalid (so it has no
 # interval of its own): the default of spec.interval.
@@ -59,16 +71,23 @@ class KeyResults:
             await self._publisher.key_result(entry, status, _DEFAULT_INTERVAL)
             return None  # nothing to evaluate until the spec is fixed
         period = self.period_of(kr)
+        check_ins = self.check_ins_of(entry)
         if isinstance(period, Problem):
             status = problem_status(previous, period, generation=kr.generation, now=now)
             result = Result.REFERENCE_NOT_FOUND
             next_due: datetime | None = next_slot(entry.uid, kr.interval, moment)
         else:
-            querier = await self._resolver.resolve(kr.ref.namespace, kr.source)
-            shared = querier if isinstance(querier, Problem) else self._flights.share(querier)
-            outcome = await evaluate_key_result(kr, period, previous, querier=shared, now=now)
+            if kr.manual:
+                outcome = await evaluate_key_result(
+                    kr, period, previous, querier=_NO_QUERIER, now=now, check_ins=check_ins
+                )
+            else:
+                querier = await self._resolver.resolve(kr.ref.namespace, kr.source)
+                shared = querier if isinstance(querier, Problem) else self._flights.share(querier)
+                outcome = await evaluate_key_result(kr, period, previous, querier=shared, now=now)
             status, result = outcome.status, outcome.result
             next_due = self._next_due(entry, kr, period, result, moment)
+        status = self._with_check_ins(kr, status, check_ins, period, now)
         if self._registry.key_result(entry.ref) is not entry:
             return None  # deleted while its query ran: its series must stay dropped
         await self._publisher.key_result(entry, status, kr.interval)
@@ -88,6 +107,28 @@ class KeyResults:
         ):
             self._touch(objective)
         return next_due
+
+    def check_ins_of(self, entry: KeyResultEntry) -> list[OwnerCheckIn]:
+        """The valid CheckIns naming ``entry``."""
+        return [c.spec for c in self._registry.check_ins_of(entry.ref) if c.spec is not None]
+
+    def _with_check_ins(
+        self,
+        kr: KeyResult,
+        status: KeyResultStatus,
+        check_ins: list[OwnerCheckIn],
+        period: Period | Problem,
+        now: datetime,
+    ) -> KeyResultStatus:
+        objective = self._registry.objective(Ref(kr.ref.namespace, kr.objective))
+        inherited = objective.spec.check_in_every if objective and objective.spec else None
+        return apply_check_ins(
+            status,
+            check_ins,
+            every=kr.check_in_every or inherited,
+            period=None if isinstance(period, Problem) else period,
+            now=now,
+        )
 
     def period_of(self, kr: KeyResult) -> Period | Problem:
         """The period ``kr`` is evaluated in, or why there is none."""

@@ -6,7 +6,8 @@ from enum import StrEnum
 
 
 class Kind(StrEnum):
-    """KeyResult or Objective: the ``kind`` of Events and of ``okr_status_writes_total``."""
+    """KeyResult, Objective or CheckIn: the kind of Events and of ``okr_status_writes_total``."""
 
     KEY_RESULT = "KeyResult"
     OBJECTIVE = "Objective"
+    CHECK_IN = "CheckIn"

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from okr_operator.domain.model import (
+    Condition,
     KeyResultStatus,
     ObjectiveStatus,
     Problem,
@@ -77,6 +78,12 @@ class StatusWriter(Protocol):
 
     async def write_objective(self, ref: Ref, status: ObjectiveStatus) -> None:
         """Merge-patch an Objective's status."""
+        ...
+
+    async def write_check_in(
+        self, ref: Ref, conditions: tuple[Condition, ...], generation: int
+    ) -> None:
+        """Merge-patch a CheckIn's status (its conditions and observedGeneration)."""
         ...
 
 

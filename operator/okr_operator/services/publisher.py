@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from okr_operator.domain.checkins import confidence_drop, describe_drop
 from okr_operator.domain.conditions import get_condition
 from okr_operator.domain.evaluation import transition
 from okr_operator.domain.health import describe_transition
@@ -66,6 +67,7 @@ class Publisher:
         previous, entry.status = entry.status, status
         await self._announce(entry.kind, entry.ref, entry.uid, previous, status)
         await self._evaluation_failed(entry, previous, status)
+        await self._confidence_dropped(entry, previous, status)
         await self._maybe_write(
             entry, entry.written, status, interval, self._writer.write_key_result
         )
@@ -142,6 +144,22 @@ class Publisher:
                     previous.health, status.health, status.progress, status.expected_progress
                 ),
             )
+
+    async def _confidence_dropped(
+        self, entry: KeyResultEntry, previous: KeyResultStatus, status: KeyResultStatus
+    ) -> None:
+        # Once per new CheckIn: a restart reads the same status.checkIn back.
+        before, after = previous.check_in, status.check_in
+        if before is None or after is None or confidence_drop(before, after) is None:
+            return
+        await self._events.post(
+            kind=entry.kind,
+            ref=entry.ref,
+            uid=entry.uid,
+            type_="Warning",
+            reason="ConfidenceDropped",
+            message=describe_drop(before, after),
+        )
 
     async def _evaluation_failed(
         self, entry: KeyResultEntry, previous: KeyResultStatus, status: KeyResultStatus

@@ -15,10 +15,12 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from okr_operator.domain.model import (
+    Condition,
     KeyResult,
     KeyResultStatus,
     Objective,
     ObjectiveStatus,
+    OwnerCheckIn,
     Ref,
 )
 from okr_operator.domain.snapshot import KeyResultSnapshot, ObjectiveSnapshot, Snapshot
@@ -75,6 +77,26 @@ class ObjectiveEntry:
         return self.spec.parent if self.spec is not None else None
 
 
+@dataclass(slots=True)
+class CheckInEntry:
+    """What the engine knows about one CheckIn: its spec and its own Ready condition."""
+
+    ref: Ref
+    uid: str
+    generation: int
+    spec: OwnerCheckIn | None
+    invalid: str | None
+    conditions: tuple[Condition, ...]
+    written: tuple[Condition, ...] | None = None
+
+    kind = Kind.CHECK_IN
+
+    @property
+    def key_result(self) -> Ref | None:
+        """The key result its spec names (None while the spec is invalid)."""
+        return Ref(self.ref.namespace, self.spec.key_result) if self.spec is not None else None
+
+
 K = TypeVar("K", KeyResultEntry, ObjectiveEntry)
 
 
@@ -111,6 +133,8 @@ class Registry:
         self._objectives: dict[Ref, ObjectiveEntry] = {}
         self._members = _Index()  # objective → key results whose objectiveRef names it
         self._children = _Index()  # objective → objectives whose parentRef names it
+        self._check_ins: dict[Ref, CheckInEntry] = {}
+        self._check_ins_of = _Index()  # key result → check-ins whose keyResultRef names it
 
     # ----- key results ------------------------------------------------------
 
@@ -184,6 +208,37 @@ class Registry:
         entry = self._objectives.get(ref)
         return entry.parent if entry is not None else None
 
+    # ----- check-ins ---------------------------------------------------------
+
+    def check_in(self, ref: Ref) -> CheckInEntry | None:
+        """The check-in ``ref``, if known."""
+        return self._check_ins.get(ref)
+
+    def put_check_in(self, entry: CheckInEntry) -> None:
+        """Add ``entry`` or replace the entry of its ref."""
+        old = self._check_ins.get(entry.ref)
+        self._check_ins[entry.ref] = entry
+        self._check_ins_of.move(entry.ref, old.key_result if old else None, entry.key_result)
+
+    def set_check_in_spec(
+        self, entry: CheckInEntry, spec: OwnerCheckIn | None, invalid: str | None
+    ) -> None:
+        """Change a check-in's spec and keep the index right."""
+        old = entry.key_result
+        entry.spec, entry.invalid = spec, invalid
+        self._check_ins_of.move(entry.ref, old, entry.key_result)
+
+    def remove_check_in(self, ref: Ref) -> CheckInEntry | None:
+        """Forget a check-in; return what was known."""
+        entry = self._check_ins.pop(ref, None)
+        if entry is not None:
+            self._check_ins_of.move(ref, entry.key_result, None)
+        return entry
+
+    def check_ins_of(self, key_result: Ref) -> list[CheckInEntry]:
+        """The check-ins whose keyResultRef names ``key_result`` (valid specs only)."""
+        return [self._check_ins[ref] for ref in self._check_ins_of.get(key_result)]
+
     # ----- views ------------------------------------------------------------
 
     def key_result_view(self, entry: KeyResultEntry) -> KeyResultSnapshot:
@@ -214,4 +269,8 @@ class Registry:
 
     def counts(self) -> dict[str, int]:
         """How many of each kind."""
-        return {"keyResults": len(self._key_results), "objectives": len(self._objectives)}
+        return {
+            "keyResults": len(self._key_results),
+            "objectives": len(self._objectives),
+            "checkIns": len(self._check_ins),
+        }

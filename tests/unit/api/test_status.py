@@ -27,6 +27,7 @@ from okr_operator.domain.model import (
     Forecast,
     Health,
     KeyResultStatus,
+    LatestCheckIn,
     ObjectiveStatus,
 )
 
@@ -82,11 +83,21 @@ def test_a_key_result_status_becomes_a_complete_dict() -> None:
         last_evaluation_time=utc(2026, 11, 23, 10),
         grade=None,
         history=(
-            CheckIn(time=utc(2026, 11, 22), progress=0.66666666, health=Health.AT_RISK, value=0.3),
+            CheckIn(
+                time=utc(2026, 11, 22),
+                progress=0.66666666,
+                health=Health.AT_RISK,
+                value=0.3,
+                confidence=0.7,
+            ),
             CheckIn(time=utc(2026, 11, 23), progress=None, health=Health.UNKNOWN),
         ),
         conditions=(READY, DATA),
         display=Display(value="0.312 seconds", target="0.3 seconds"),
+        check_in=LatestCheckIn(
+            name="week-47", time=utc(2026, 11, 20, 9), confidence=0.7, note="ok", author="ana"
+        ),
+        check_in_due=False,
     )
     assert key_result_status_to_dict(status) == {
         "observedGeneration": 4,
@@ -99,12 +110,27 @@ def test_a_key_result_status_becomes_a_complete_dict() -> None:
         "lastEvaluationTime": "2026-11-23T10:00:00Z",
         "grade": None,
         "history": [
-            {"time": "2026-11-22T00:00:00Z", "value": 0.3, "progress": 0.6667, "health": "AtRisk"},
+            {
+                "time": "2026-11-22T00:00:00Z",
+                "value": 0.3,
+                "progress": 0.6667,
+                "health": "AtRisk",
+                "confidence": 0.7,
+            },
             {"time": "2026-11-23T00:00:00Z", "health": "Unknown"},
         ],
         "conditions": [READY_DICT, DATA_DICT],
         "display": {"value": "0.312 seconds", "target": "0.3 seconds"},
         "forecast": None,
+        "checkIn": {
+            "name": "week-47",
+            "time": "2026-11-20T09:00:00Z",
+            "confidence": 0.7,
+            "note": "ok",
+            "author": "ana",
+            "value": None,
+        },
+        "checkInDue": False,
     }
 
 
@@ -123,6 +149,8 @@ def test_an_empty_key_result_status_deletes_every_field_in_a_merge_patch() -> No
         "conditions": [],
         "display": None,
         "forecast": None,
+        "checkIn": None,
+        "checkInDue": None,
     }
 
 
@@ -219,7 +247,18 @@ values = st.none() | st.floats(allow_nan=False, allow_infinity=False, width=64)
 # Whole seconds in UTC: what the wire format keeps.
 times = st.integers(1_700_000_000, 1_900_000_000).map(lambda s: datetime.fromtimestamp(s, tz=UTC))
 healths = st.sampled_from(Health)
-check_ins = st.builds(CheckIn, time=times, progress=ratios, health=healths, value=values)
+check_ins = st.builds(
+    CheckIn, time=times, progress=ratios, health=healths, value=values, confidence=ratios
+)
+latest_check_ins = st.none() | st.builds(
+    LatestCheckIn,
+    name=st.sampled_from(["week-47", "kr-1-20261120"]),
+    time=times,
+    confidence=st.integers(0, 10_000).map(lambda n: n / 10_000),
+    note=st.text(max_size=40),
+    author=st.text(max_size=10),
+    value=values,
+)
 conditions = st.builds(
     Condition,
     type=st.sampled_from(ConditionType),
@@ -251,6 +290,8 @@ generations = st.none() | st.integers(1, 10**9)
             value=st.none() | st.sampled_from(["41.85 hours", "99.94%"]),
             target=st.none() | st.sampled_from(["6 hours", "99.9%"]),
         ),
+        check_in=latest_check_ins,
+        check_in_due=st.none() | st.booleans(),
     )
 )
 def test_key_result_status_round_trips(status: KeyResultStatus) -> None:
