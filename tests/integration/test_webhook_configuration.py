@@ -106,6 +106,34 @@ async def test_ensure_should_set_every_bundle_once_and_then_write_nothing(
         assert _bundles(admission_api, name) == [_b64(CA_PEM), _b64(CA_PEM)]
 
 
+async def test_replicas_with_peering_should_each_add_their_ca_and_then_write_nothing(
+    bench: Bench, admission_api: client.AdmissionregistrationV1Api, name: str
+) -> None:
+    """Two replicas behind one Service: the API server must trust both CAs, not the last."""
+    admission_api.create_validating_webhook_configuration(_configuration(name))
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        first = WebhookConfigurationCA(
+            admission_api.api_client, name=name, executor=executor, keep_others=1
+        )
+        second = WebhookConfigurationCA(
+            admission_api.api_client, name=name, executor=executor, keep_others=1
+        )
+        assert await first.ensure(CA_PEM) == 2
+        assert await second.ensure(OTHER_PEM) == 2
+        both = _b64(CA_PEM + OTHER_PEM)
+        assert _bundles(admission_api, name) == [both, both]
+        version = admission_api.read_validating_webhook_configuration(name).metadata
+        # Each one's recheck finds its CA there: no flapping between the two.
+        assert await first.ensure(CA_PEM) == 0
+        assert await second.ensure(OTHER_PEM) == 0
+        again = admission_api.read_validating_webhook_configuration(name).metadata
+        assert again.resource_version == version.resource_version, "an unneeded write"
+        # A third CA (a restarted replica) keeps only keep_others=1 of the others.
+        third = b"-----BEGIN CERTIFICATE-----\na restarted replica\n-----END CERTIFICATE-----\n"
+        assert await first.ensure(third) == 2
+        assert _bundles(admission_api, name) == [_b64(OTHER_PEM + third)] * 2
+
+
 async def test_keep_should_report_once_and_set_the_bundle_when_the_configuration_appears(
     bench: Bench,
     admission_api: client.AdmissionregistrationV1Api,

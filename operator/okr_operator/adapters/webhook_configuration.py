@@ -6,6 +6,12 @@ it generated at start. kopf could manage the whole object instead, but that
 needs ``create`` on every ValidatingWebhookConfiguration in the cluster and
 yields a ``url`` client config, where in-cluster needs ``service``; patching one
 named object needs only ``get`` and ``patch`` on that name (docs/install.md).
+
+Replicas with peering (``okr run --peering``) each issue their own CA and all
+serve the webhook behind one Service, so the bundle must trust every live one:
+with ``keep_others`` a replica adds its CA to the bundle and keeps that many
+others (the newest), instead of replacing it; two replicas that replaced it in
+turn would leave the API server trusting only one of them.
 """
 
 from __future__ import annotations
@@ -26,11 +32,17 @@ class WebhookConfigurationCA:
     """Puts one CA bundle into every webhook of one ValidatingWebhookConfiguration."""
 
     def __init__(
-        self, api_client: client.ApiClient, *, name: str, executor: ThreadPoolExecutor
+        self,
+        api_client: client.ApiClient,
+        *,
+        name: str,
+        executor: ThreadPoolExecutor,
+        keep_others: int = 0,
     ) -> None:
         self._api = client.AdmissionregistrationV1Api(api_client)
         self._name = name
         self._executor = executor
+        self._keep_others = keep_others
 
     async def ensure(self, ca_pem: bytes) -> int:
         """Patch the bundle where it differs; return how many webhooks were patched."""
@@ -38,12 +50,12 @@ class WebhookConfigurationCA:
         return await loop.run_in_executor(self._executor, self._ensure, ca_pem)
 
     def _ensure(self, ca_pem: bytes) -> int:
-        bundle = base64.b64encode(ca_pem).decode("ascii")
         current = self._api.read_validating_webhook_configuration(self._name)
         webhooks = current.webhooks or []
         patch: list[dict[str, Any]] = []
         for index, webhook in enumerate(webhooks):
-            if webhook.client_config.ca_bundle == bundle:
+            bundle = _bundle(webhook.client_config.ca_bundle, ca_pem, self._keep_others)
+            if bundle is None:
                 continue
             # The test makes the patch fail rather than hit another webhook if
             # the list was reordered since it was read.
@@ -90,3 +102,29 @@ class WebhookConfigurationCA:
                 )
             reported = False
             await asyncio.sleep(recheck_seconds)
+
+
+_END = b"-----END CERTIFICATE-----"
+
+
+def _certificates(pem: bytes) -> list[bytes]:
+    return [part.strip() + b"\n" + _END + b"\n" for part in pem.split(_END) if part.strip()]
+
+
+def _bundle(current: str | bytes | None, ca_pem: bytes, keep_others: int) -> str | None:
+    """The base64 bundle to write, or None when ``current`` already is right."""
+    ours = _certificates(ca_pem)
+    try:
+        existing = _certificates(base64.b64decode(current or "", validate=True))
+    except ValueError:
+        existing = []
+    if keep_others == 0:
+        wanted = ours
+    else:
+        if all(cert in existing for cert in ours):
+            return None
+        others = [cert for cert in existing if cert not in ours]
+        wanted = others[-keep_others:] + ours
+    if wanted == existing:
+        return None
+    return base64.b64encode(b"".join(wanted)).decode("ascii")

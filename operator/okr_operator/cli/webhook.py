@@ -37,6 +37,9 @@ from okr_operator.handlers.admission import Admission, LanguageOf, WebhookServin
 # and retried while it cannot be set (RBAC, the configuration not yet created).
 RECHECK_SECONDS = 600.0
 RETRY_SECONDS = 10.0
+# CAs of other replicas kept in the bundle with --peering: replicas plus a surge, and
+# the CAs of replicas that have gone (harmless: their keys died with them).
+PEERING_BUNDLE_OTHERS = 5
 
 
 def add_arguments(run: argparse.ArgumentParser) -> None:
@@ -112,7 +115,13 @@ def start(
     admission.register(registry)
     if not args.webhook_configuration or serving.ca_file is None:
         return []
-    bundle = WebhookConfigurationCA(api_client, name=args.webhook_configuration, executor=executor)
+    bundle = WebhookConfigurationCA(
+        api_client,
+        name=args.webhook_configuration,
+        executor=executor,
+        # With peering every replica serves the webhook with its own CA: trust them all.
+        keep_others=PEERING_BUNDLE_OTHERS if getattr(args, "peering", None) else 0,
+    )
     keep = bundle.keep(
         serving.ca_file.read_bytes(), recheck_seconds=RECHECK_SECONDS, retry_seconds=RETRY_SECONDS
     )
