@@ -19,6 +19,7 @@ from okr_operator.domain.model import (
     KeyResult,
     KeyResultStatus,
     Lags,
+    LatestCheckIn,
     Objective,
     ObjectiveStatus,
     Period,
@@ -53,6 +54,8 @@ LATENCY_STATUS = KeyResultStatus(
     health=Health.ON_TRACK,
     last_evaluation_time=EVALUATED,
     forecast=Forecast(progress=0.8, achieves=False, value=0.32, basis=Basis(points=5, days=9.0)),
+    check_in=LatestCheckIn(name="week-3", time=EVALUATED - timedelta(days=1), confidence=0.7),
+    check_in_due=False,
 )
 # Never evaluated with a number: no baseline yet, no direction, no value.
 SIGNUPS = KeyResult(

@@ -76,6 +76,19 @@ KEY_RESULT_NUMBERS = (
         "okr_key_result_forecast_progress_ratio",
         "Progress of the forecast value at the period end, 0 to 1.",
     ),
+    Family(
+        "okr_key_result_confidence_ratio",
+        "The owner's confidence from the latest CheckIn, 0 to 1.",
+    ),
+    Family(
+        "okr_key_result_last_check_in_timestamp_seconds",
+        "When the latest CheckIn was made (its spec.time).",
+    ),
+    Family(
+        "okr_key_result_check_in_due",
+        "1 while a check-in is due (the last is older than spec.checkIns.every), else 0; "
+        "absent without a cadence.",
+    ),
 )
 KEY_RESULT_HEALTH = Family("okr_key_result_health", "1 for the key result's current health.")
 KEY_RESULT_INFO = Family("okr_key_result_info", "Key result metadata.")
@@ -158,6 +171,9 @@ def render_key_result(
         _ts(status.last_evaluation_time),
         status.forecast.value if status.forecast else None,
         status.forecast.progress if status.forecast else None,
+        status.check_in.confidence if status.check_in else None,
+        _ts(status.check_in.time) if status.check_in else None,
+        None if status.check_in_due is None else float(status.check_in_due),
     )
     extra = user_labels(kr.labels)
     info = {
