@@ -75,6 +75,11 @@ ROUTES = [
         id="a team without a route of its own goes to the default receiver",
     ),
     pytest.param(
+        {"alertname": "OKRKeyResultCheckInDue", "team": "payments", "severity": "info"},
+        "payments-slack",
+        id="a check-in nudge goes to the team's own channel like the other alerts",
+    ),
+    pytest.param(
         {"alertname": "OKROperatorDown", "team": "payments", "severity": "critical"},
         "okr-operator-admins",
         id="the operator being down goes to its admins whatever the team label",
@@ -111,7 +116,9 @@ def test_amtool_verifies_the_expected_receiver_and_rejects_another() -> None:
     assert (good.returncode, bad.returncode) == (0, 1), (good.stdout, bad.stdout)
 
 
-def test_every_team_route_repeats_critical_twice_a_day_and_warnings_every_other_day() -> None:
+def test_every_team_route_repeats_critical_twice_a_day_warnings_every_other_day_nudges_weekly() -> (
+    None
+):
     team_routes = [r for r in config()["route"]["routes"] if r["matchers"][0].startswith("team=")]
     assert [r["receiver"] for r in team_routes] == [
         "payments-slack",
@@ -121,7 +128,22 @@ def test_every_team_route_repeats_critical_twice_a_day_and_warnings_every_other_
     ]
     for route in team_routes:
         intervals = {r["matchers"][0]: r["repeat_interval"] for r in route["routes"]}
-        assert intervals == {'severity="critical"': "12h", 'severity="warning"': "48h"}, route
+        assert intervals == {
+            'severity="critical"': "12h",
+            'severity="warning"': "48h",
+            'severity="info"': "168h",
+        }, route
+
+
+def test_check_in_nudges_go_out_weekly_and_only_in_working_hours() -> None:
+    team_routes = [r for r in config()["route"]["routes"] if r["matchers"][0].startswith("team=")]
+    for route in team_routes:
+        (nudge,) = [r for r in route["routes"] if r["matchers"] == ['severity="info"']]
+        assert (nudge["group_interval"], nudge["repeat_interval"]) == ("168h", "168h")
+        assert nudge["active_time_intervals"] == ["working-hours"]
+    (hours,) = config()["time_intervals"]
+    assert hours["name"] == "working-hours"
+    assert hours["time_intervals"][0]["weekdays"] == ["monday:friday"]
 
 
 def test_off_track_inhibits_at_risk_of_the_same_key_result() -> None:

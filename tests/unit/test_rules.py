@@ -30,6 +30,7 @@ ALERTS = {
     "OKRKeyResultOffTrack": "critical",
     "OKRKeyResultEvaluationFailing": "warning",
     "OKRKeyResultNoData": "warning",
+    "OKRKeyResultCheckInDue": "info",
     "OKRKeyResultForecastMiss": "warning",
     "OKRObjectiveOffTrack": "critical",
     "OKROperatorDown": "critical",
