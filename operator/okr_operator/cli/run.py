@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,12 +20,14 @@ from okr_operator.adapters.kube import KubeApi, load_api_client
 from okr_operator.adapters.metrics import MetricsServer, OkrMetrics, optional_families
 from okr_operator.adapters.prometheus import DEFAULT_MAX_RESPONSE_BYTES
 from okr_operator.adapters.sources import DEFAULT_MAX_CONCURRENT_QUERIES, SourceResolver
+from okr_operator.adapters.web import WebServer
 from okr_operator.cli import webhook
 from okr_operator.cli.common import Commands
 from okr_operator.domain.durations import parse_duration
 from okr_operator.domain.model import QueryLanguage
 from okr_operator.handlers.kopf_state import KopfState, lead
 from okr_operator.handlers.watches import WATCHED_PLURALS, build_registry
+from okr_operator.reporting.web import render_page
 from okr_operator.services.engine import Engine
 
 
@@ -126,12 +128,20 @@ def register(commands: Commands) -> None:
         help="leave this okr_key_result_* family out of /metrics (repeatable; default: all on)",
     )
     run.add_argument(
+        "--web-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve the read-only web view (alignment map, key-result pages) from the "
+        "operator's own state on this port (default: off)",
+    )
+    run.add_argument(
         "--liveness-port", type=int, default=8081, help="port of /healthz (default 8081)"
     )
     run.add_argument(
         "--bind-address",
         default="0.0.0.0",  # noqa: S104 - a pod serves its probes to the kubelet
-        help="address for /metrics, /healthz and the webhook (default 0.0.0.0)",
+        help="address for /metrics, /healthz, the webhook and the web view (default 0.0.0.0)",
     )
     run.add_argument(
         "--operator-namespace",
@@ -238,6 +248,14 @@ async def _run(args: argparse.Namespace) -> None:
     )
     server.start()
     registry = build_registry(engine, sources)
+    web_view = None
+    if args.web_port is not None:
+
+        def page(path: str, query: Mapping[str, str]) -> tuple[int, str]:
+            answer = render_page(engine.snapshot(), path, query, now=datetime.now(UTC))
+            return answer.status, answer.html
+
+        web_view = await WebServer(page, address=args.bind_address, port=args.web_port).start()
     evaluations = asyncio.create_task(engine.run(), name="okr-engine")
     stop = asyncio.Event()
 
@@ -283,6 +301,8 @@ async def _run(args: argparse.Namespace) -> None:
         evaluations.cancel()
         loop_lag.cancel()
         server.close()
+        if web_view is not None:
+            await web_view.close()
         for task in webhook_tasks:
             task.cancel()
         sources.close()
