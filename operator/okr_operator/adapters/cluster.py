@@ -23,10 +23,15 @@ class NoClusterError(RuntimeError):
 
 @dataclass(frozen=True)
 class Cluster:
-    """An API client and the namespace of the kubeconfig's current context."""
+    """An API client, the namespace and the user name of the kubeconfig's current context.
+
+    ``user`` is the context's user entry (what ``kubectl config view --minify``
+    shows under ``users``), empty in a pod: a name for people, never a credential.
+    """
 
     api: client.ApiClient
     namespace: str
+    user: str = ""
 
     def list(self, plural: str, namespace: str | None) -> list[dict[str, Any]]:
         """Every object of ``okr.dev/<plural>`` in ``namespace`` (None: all namespaces)."""
@@ -37,6 +42,12 @@ class Cluster:
             found = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)
         # The client declares ``object``; custom objects come back as the JSON list.
         return list(cast("dict[str, Any]", found).get("items", []))
+
+    def create(self, plural: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create one ``okr.dev/<plural>`` object; the API server's answer."""
+        custom = client.CustomObjectsApi(self.api)
+        created = custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
+        return cast("dict[str, Any]", created)
 
 
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
@@ -50,8 +61,9 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
             next((c for c in contexts if c.get("name") == context), active) if context else active
         )
         namespace = str((chosen or {}).get("context", {}).get("namespace") or "default")
+        user = str((chosen or {}).get("context", {}).get("user") or "")
         api = config.new_client_from_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
-        return Cluster(api=api, namespace=namespace)
+        return Cluster(api=api, namespace=namespace, user=user)
     except (ConfigException, OSError) as kube_error:
         try:
             config.load_incluster_config()  # type: ignore[no-untyped-call]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from okr_operator import __version__
-from okr_operator.cli import digest, kubectl, preview, report, run, validate
+from okr_operator.cli import checkin, digest, kubectl, preview, report, run, validate
 
 DESCRIPTION = """\
 OKRs as Kubernetes resources, measured by Prometheus.
@@ -23,7 +23,7 @@ OKRs as Kubernetes resources, measured by Prometheus.
 okr run starts the operator; the other commands are for people and CI:
 they check, preview and show OKR manifests and the objects in a cluster."""
 
-COMMANDS: tuple[ModuleType, ...] = (run, validate, preview, kubectl, report, digest)
+COMMANDS: tuple[ModuleType, ...] = (run, validate, preview, kubectl, checkin, report, digest)
 
 
 def parser(prog: str = "okr") -> argparse.ArgumentParser:
