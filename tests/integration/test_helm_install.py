@@ -175,6 +175,7 @@ def _okr_example_documents() -> list[dict[str, Any]]:
 def test_kubeconform_should_accept_the_chart_and_the_examples(tmp_path: Path) -> None:
     schemas = crd_json_schemas(sorted(CRDS_DIR.glob("*.yaml")), tmp_path / "schemas")
     assert sorted(path.name for path in schemas) == [
+        "checkin_v1alpha1.json",
         "clusterprometheussource_v1alpha1.json",
         "keyresult_v1alpha1.json",
         "objective_v1alpha1.json",

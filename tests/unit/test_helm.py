@@ -98,6 +98,10 @@ CUSTOM_VALUES: dict[str, Any] = {
         "dashboards": {"enabled": True, "namespace": "monitoring", "folder": "Company OKRs"},
     },
     "runbookBaseUrl": "https://wiki.acme.example/okr/runbooks",
+    "web": {
+        "port": 9102,
+        "service": {"port": 8000, "annotations": {"example.com/expose": "internal"}},
+    },
     "digest": {
         "enabled": True,
         "schedule": "30 8 * * 1-5",
@@ -463,6 +467,8 @@ def test_rbac_and_arguments_should_follow_the_watched_namespaces(
         "info",
         "--query-language",
         "PromQL",
+        "--web-port",
+        "8082",
         *WEBHOOK_ARGS,
     ]
 
@@ -626,8 +632,9 @@ def test_webhook_with_a_named_issuer_should_render_no_issuer_of_its_own(tmp_path
 def test_webhook_disabled_should_render_no_webhook_and_no_flags(tmp_path: Path) -> None:
     rendered = render({"webhook": {"enabled": False}}, tmp_dir=tmp_path)
     assert of_kind(rendered, "ValidatingWebhookConfiguration") == []
-    assert [doc["metadata"]["name"] for doc in of_kind(rendered, "Service")] == [
-        f"{RELEASE}-okr-operator-metrics"
+    assert sorted(doc["metadata"]["name"] for doc in of_kind(rendered, "Service")) == [
+        f"{RELEASE}-okr-operator-metrics",
+        f"{RELEASE}-okr-operator-web",
     ]
     container = _container(rendered)
     assert not [arg for arg in container["args"] if arg.startswith("--webhook")]
@@ -717,3 +724,29 @@ def test_digest_without_a_secret_should_fail_naming_the_value(tmp_path: Path) ->
     with pytest.raises(HelmError) as raised:
         render({"digest": {"enabled": True}}, tmp_dir=tmp_path)
     assert "digest.webhookSecret.name is required when digest.enabled is true" in str(raised.value)
+
+
+def test_web_view_should_be_served_on_its_port_behind_its_own_service(tmp_path: Path) -> None:
+    rendered = render({"web": {"port": 9000, "service": {"port": 8000}}}, tmp_dir=tmp_path)
+    container = _container(rendered)
+    flag = container["args"].index("--web-port")
+    assert container["args"][flag + 1] == "9000"
+    assert {"name": "web", "containerPort": 9000, "protocol": "TCP"} in container["ports"]
+    services = {doc["metadata"]["name"]: doc for doc in of_kind(rendered, "Service")}
+    assert services[f"{RELEASE}-okr-operator-web"]["spec"]["ports"] == [
+        {"name": "web", "port": 8000, "targetPort": "web", "protocol": "TCP"}
+    ]
+    [policy] = [
+        p for p in of_kind(rendered, "NetworkPolicy") if "digest" not in p["metadata"]["name"]
+    ]
+    assert {"ports": [{"port": "web", "protocol": "TCP"}]} in policy["spec"]["ingress"]
+
+
+def test_web_view_disabled_should_render_no_flag_port_or_service(tmp_path: Path) -> None:
+    rendered = render({"web": {"enabled": False}}, tmp_dir=tmp_path)
+    container = _container(rendered)
+    assert "--web-port" not in container["args"]
+    assert "web" not in {port["name"] for port in container["ports"]}
+    assert f"{RELEASE}-okr-operator-web" not in {
+        doc["metadata"]["name"] for doc in of_kind(rendered, "Service")
+    }
