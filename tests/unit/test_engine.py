@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from okr_operator.domain.model import (
+    CarriedFrom,
+    Commitment,
     Condition,
     Health,
     KeyResult,
@@ -555,3 +557,45 @@ async def test_evaluation_failed_is_posted_when_ready_goes_false_and_when_the_re
     ] * 2
     assert failed[0][4].startswith("QueryFailed: ")
     assert failed[1][4].startswith("AmbiguousResult: ")
+
+
+# ----- commitment and carry-over -------------------------------------------------
+
+ENDED = Period(NOW - timedelta(days=100), NOW - timedelta(days=10))
+
+
+async def test_a_committed_miss_posts_committed_missed_and_an_aspirational_miss_does_not() -> None:
+    # Value 150 between baseline 100 and target 200: grade 0.5 at the end of the period.
+    bench = Bench()
+    engine = bench.engine()
+    add_objective(engine, replace(goal(), period=ENDED))
+    add_objective(
+        engine, replace(goal("stretch"), period=ENDED, commitment=Commitment.ASPIRATIONAL)
+    )
+    add_key_result(engine, kr("promise"))
+    add_key_result(engine, kr("moonshot", objective="stretch"))
+    add_key_result(engine, kr("pinned", objective="stretch", commitment=Commitment.COMMITTED))
+    async with running(engine):
+        await wait_until(lambda: len(bench.events.messages("CommittedMissed")) >= 2)
+        await asyncio.sleep(0.3)
+    message = "committed key result missed (graded 0.50 of 1.00): a postmortem is due"
+    assert sorted(bench.events.messages("CommittedMissed")) == [
+        f"KeyResult pinned: {message}",
+        f"KeyResult promise: {message}",
+    ]
+    assert {p[2] for p in bench.events.posted if p[3] == "CommittedMissed"} == {"Warning"}
+    moonshot = bench.writer.of("KeyResult", "moonshot")[-1]
+    assert (moonshot.commitment, moonshot.health) == (Commitment.ASPIRATIONAL, Health.MISSED)
+
+
+async def test_carried_from_shows_the_earlier_key_results_grade() -> None:
+    bench = Bench()
+    engine = bench.engine()
+    add_objective(engine, goal())
+    earlier = kr("deploys-q3", period=ENDED)
+    add_key_result(engine, earlier, KeyResultStatus(grade=0.8, observed_generation=1))
+    add_key_result(engine, kr("deploys", carried_from=Ref(NS, "deploys-q3")))
+    async with running(engine):
+        await wait_until(lambda: bench.writer.of("KeyResult", "deploys"))
+    status = bench.writer.of("KeyResult", "deploys")[-1]
+    assert status.carried_from == CarriedFrom(NS, "deploys-q3", 0.8)

@@ -32,6 +32,7 @@ ALERTS = {
     "OKRKeyResultNoData": "warning",
     "OKRKeyResultCheckInDue": "info",
     "OKRKeyResultForecastMiss": "warning",
+    "OKRCommittedKeyResultMissed": "warning",
     "OKRObjectiveOffTrack": "critical",
     "OKROperatorDown": "critical",
 }

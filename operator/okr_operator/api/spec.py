@@ -23,6 +23,7 @@ from pydantic_core import ErrorDetails
 
 from okr_operator.api.apiserver import name_problem, prune_nulls
 from okr_operator.api.wire import (
+    CarriedFromWire,
     CheckInSpecWire,
     CheckInsWire,
     KeyResultSpecWire,
@@ -164,6 +165,8 @@ def parse_key_result(
         query_error=query_error,
         manual=bool(wire.manual),
         check_in_every=_every(wire.check_ins),
+        commitment=wire.commitment,
+        carried_from=_carried_from(wire.carried_from, meta),
     )
 
 
@@ -191,6 +194,8 @@ def parse_objective(body: Mapping[str, Any]) -> Objective:
         owner=wire.owner,
         labels=meta.labels,
         check_in_every=_every(wire.check_ins),
+        commitment=wire.commitment,
+        carried_from=_carried_from(wire.carried_from, meta),
     )
 
 
@@ -561,6 +566,12 @@ def _period(period: PeriodWire) -> Period:
     if period.start is None or period.end is None:  # excluded by _period_rules
         raise ValueError("spec.period needs either quarter or both start and end")
     return Period(start=period.start, end=period.end)
+
+
+def _carried_from(wire: CarriedFromWire | None, meta: _Metadata) -> Ref | None:
+    if wire is None:
+        return None
+    return Ref(wire.namespace or meta.ref.namespace, wire.name)
 
 
 def _parent(wire: ObjectiveSpecWire | None, meta: _Metadata) -> Ref | None:

@@ -21,8 +21,10 @@ from typing import Any, TypeVar
 from okr_operator.domain.formatting import format_timestamp
 from okr_operator.domain.model import (
     Basis,
+    CarriedFrom,
     CheckIn,
     ChildRef,
+    Commitment,
     Condition,
     ConditionStatus,
     ConditionType,
@@ -62,6 +64,8 @@ def key_result_status_to_dict(status: KeyResultStatus) -> dict[str, Any]:
         "forecast": _forecast_to_dict(status.forecast),
         "checkIn": _latest_check_in_to_dict(status.check_in),
         "checkInDue": status.check_in_due,
+        "commitment": None if status.commitment is None else status.commitment.value,
+        "carriedFrom": _carried_to_dict(status.carried_from),
     }
 
 
@@ -123,6 +127,8 @@ def key_result_status_from_dict(data: Mapping[str, Any] | None) -> KeyResultStat
         forecast=_read_forecast(data.get("forecast")),
         check_in=_read_latest_check_in(data.get("checkIn")),
         check_in_due=(data.get("checkInDue") if isinstance(data.get("checkInDue"), bool) else None),
+        commitment=_read_enum(Commitment, data.get("commitment")),
+        carried_from=_read_carried(data.get("carriedFrom")),
     )
 
 
@@ -160,6 +166,7 @@ def objective_status_to_dict(status: ObjectiveStatus) -> dict[str, Any]:
         "history": [_check_in_to_dict(point) for point in status.history],
         "conditions": [_condition_to_dict(condition) for condition in status.conditions],
         "forecast": _forecast_to_dict(status.forecast),
+        "carriedFrom": _carried_to_dict(status.carried_from),
     }
 
 
@@ -179,7 +186,26 @@ def objective_status_from_dict(data: Mapping[str, Any] | None) -> ObjectiveStatu
         history=_read_items(data.get("history"), _check_in_from_dict),
         conditions=_read_items(data.get("conditions"), _condition_from_dict),
         forecast=_read_forecast(data.get("forecast")),
+        carried_from=_read_carried(data.get("carriedFrom")),
     )
+
+
+# --- carriedFrom ---------------------------------------------------------------
+
+
+def _carried_to_dict(carried: CarriedFrom | None) -> dict[str, Any] | None:
+    if carried is None:
+        return None
+    return {"namespace": carried.namespace, "name": carried.name, "grade": _ratio(carried.grade)}
+
+
+def _read_carried(raw: object) -> CarriedFrom | None:
+    if not isinstance(raw, Mapping):
+        return None
+    namespace, name = raw.get("namespace"), raw.get("name")
+    if not isinstance(namespace, str) or not isinstance(name, str):
+        return None
+    return CarriedFrom(namespace, name, _read_number(raw.get("grade")))
 
 
 # --- forecast ----------------------------------------------------------------

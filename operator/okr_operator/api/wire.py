@@ -26,7 +26,14 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from okr_operator.domain.durations import duration_milliseconds
-from okr_operator.domain.model import Direction, OnEmpty, QueryLanguage, RollupMode, SourceKind
+from okr_operator.domain.model import (
+    Commitment,
+    Direction,
+    OnEmpty,
+    QueryLanguage,
+    RollupMode,
+    SourceKind,
+)
 
 
 def _timestamp_only(value: Any) -> Any:
@@ -121,6 +128,13 @@ class CheckInsWire(Wire):
         return _check_duration(value)
 
 
+class CarriedFromWire(Wire):
+    """``spec.carriedFrom``: last period's object of the same kind this one continues."""
+
+    name: Name
+    namespace: str | None = Field(default=None, max_length=63)
+
+
 class KeyResultSpecWire(Wire):
     """``spec`` of a KeyResult."""
 
@@ -140,6 +154,8 @@ class KeyResultSpecWire(Wire):
     source_ref: SourceRefWire | None = None
     on_empty: OnEmpty = OnEmpty.NO_DATA
     health: HealthWire = Field(default_factory=HealthWire)
+    commitment: Commitment | None = None
+    carried_from: CarriedFromWire | None = None
 
     @field_validator("interval")
     @classmethod
@@ -165,6 +181,8 @@ class ObjectiveSpecWire(Wire):
     weight: Annotated[Number, Field(ge=0)] = 1.0
     rollup: RollupMode = RollupMode.WEIGHTED_AVERAGE
     check_ins: CheckInsWire | None = None
+    commitment: Commitment = Commitment.COMMITTED
+    carried_from: CarriedFromWire | None = None
 
 
 class KeyResultRefWire(Wire):

@@ -18,7 +18,9 @@ from okr_operator.domain.formatting import format_number, format_timestamp, key_
 from okr_operator.domain.health import classify, final_health
 from okr_operator.domain.history import record
 from okr_operator.domain.model import (
+    SUCCESS,
     CheckIn,
+    Commitment,
     Condition,
     ConditionStatus,
     ConditionType,
@@ -275,7 +277,7 @@ def _frozen(
         status,
         progress=score.progress,
         grade=score.progress,
-        health=final_health(score.progress),
+        health=final_health(score.progress, _success(kr)),
         conditions=conditions,
         forecast=None,
     )
@@ -301,7 +303,7 @@ def _measured(
     ended = phase(period, at) is Phase.ENDED
     grade: float | None = None
     if ended:
-        health, grade = final_health(score.progress), score.progress
+        health, grade = final_health(score.progress, _success(kr)), score.progress
         ended_message = _ended(period, score, measured) + warned
         ready = (ConditionStatus.TRUE, str(Reason.PERIOD_ENDED), ended_message)
     else:
@@ -315,7 +317,12 @@ def _measured(
     forecast = None
     if not ended:
         forecast = forecast_key_result(
-            history, period, baseline=status.baseline, target=kr.target, direction=score.direction
+            history,
+            period,
+            baseline=status.baseline,
+            target=kr.target,
+            direction=score.direction,
+            success=_success(kr),
         )
     return replace(
         status,
@@ -332,8 +339,17 @@ def _running_health(score: _Score, *, kr: KeyResult, expected: float) -> Health:
     if score.progress is None or score.direction is None:
         return Health.UNKNOWN
     return classify(
-        progress=score.progress, expected=expected, direction=score.direction, lags=kr.lags
+        progress=score.progress,
+        expected=expected,
+        direction=score.direction,
+        lags=kr.lags,
+        success=_success(kr),
     )
+
+
+def _success(kr: KeyResult) -> float:
+    """The progress that counts as success under ``kr``'s commitment (Committed by default)."""
+    return SUCCESS[kr.commitment or Commitment.COMMITTED]
 
 
 def _ended(period: Period, score: _Score, measured: str) -> str:

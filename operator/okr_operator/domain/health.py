@@ -17,13 +17,20 @@ _RANK = {
 _NO_OPINION = frozenset({Health.UNKNOWN, Health.PENDING})
 
 
-def classify(*, progress: float, expected: float, direction: Direction, lags: Lags) -> Health:
-    """Health of a usable progress while the period is running."""
+def classify(
+    *, progress: float, expected: float, direction: Direction, lags: Lags, success: float = 1.0
+) -> Health:
+    """Health of a usable progress while the period is running.
+
+    ``success`` is the progress that counts as success (0.7 for an aspirational
+    key result): progress is compared with ``success`` times the expected share.
+    """
     if direction in (Direction.STAY_ABOVE, Direction.STAY_BELOW):
         # A threshold is held or not; "achieved" only makes sense at the end.
         return Health.ON_TRACK if progress >= 1.0 else Health.OFF_TRACK
     if progress >= 1.0:
         return Health.ACHIEVED
+    expected *= success
     if progress >= expected - lags.at_risk:
         return Health.ON_TRACK
     if progress >= expected - lags.off_track:
@@ -31,11 +38,12 @@ def classify(*, progress: float, expected: float, direction: Direction, lags: La
     return Health.OFF_TRACK
 
 
-def final_health(progress: float | None) -> Health:
-    """Health once the period has ended: Achieved, Missed, or Unknown without a value."""
+def final_health(progress: float | None, success: float = 1.0) -> Health:
+    """Health once the period has ended: Achieved (a grade of ``success`` or more), Missed,
+    or Unknown without a value."""
     if progress is None:
         return Health.UNKNOWN
-    return Health.ACHIEVED if progress >= 1.0 else Health.MISSED
+    return Health.ACHIEVED if progress >= success else Health.MISSED
 
 
 def worst(healths: Iterable[Health]) -> Health:

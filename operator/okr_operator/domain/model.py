@@ -40,6 +40,17 @@ class Health(StrEnum):
     UNKNOWN = "Unknown"
 
 
+class Commitment(StrEnum):
+    """Google's two kinds of OKR: committed ones must reach 1.0, aspirational ones 0.7."""
+
+    COMMITTED = "Committed"
+    ASPIRATIONAL = "Aspirational"
+
+
+# The progress that counts as success: what "achieved" means for each commitment.
+SUCCESS = MappingProxyType({Commitment.COMMITTED: 1.0, Commitment.ASPIRATIONAL: 0.7})
+
+
 class OnEmpty(StrEnum):
     """What an empty query result means."""
 
@@ -184,6 +195,8 @@ class KeyResult:
     query_error: str | None = None
     manual: bool = False
     check_in_every: timedelta | None = None
+    commitment: Commitment | None = None  # None: the objective's
+    carried_from: Ref | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +214,8 @@ class Objective:
     owner: str = ""
     labels: Mapping[str, str] = field(default_factory=_frozen)
     check_in_every: timedelta | None = None
+    commitment: Commitment = Commitment.COMMITTED
+    carried_from: Ref | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +299,15 @@ class CheckIn:
 
 
 @dataclass(frozen=True, slots=True)
+class CarriedFrom:
+    """``status.carriedFrom``: last period's object this one continues, with its final grade."""
+
+    namespace: str
+    name: str
+    grade: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Basis:
     """What a forecast rests on: how many history points over how many days."""
 
@@ -341,6 +365,8 @@ class KeyResultStatus:
     check_in: LatestCheckIn | None = None
     check_in_due: bool | None = None
     forecast: Forecast | None = None
+    commitment: Commitment | None = None
+    carried_from: CarriedFrom | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,3 +398,4 @@ class ObjectiveStatus:
     history: tuple[CheckIn, ...] = ()
     conditions: tuple[Condition, ...] = ()
     forecast: Forecast | None = None
+    carried_from: CarriedFrom | None = None

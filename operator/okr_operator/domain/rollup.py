@@ -13,6 +13,7 @@ from okr_operator.domain.formatting import format_timestamp
 from okr_operator.domain.health import classify, final_health, worst
 from okr_operator.domain.history import record
 from okr_operator.domain.model import (
+    SUCCESS,
     CheckIn,
     ChildRef,
     Condition,
@@ -73,7 +74,7 @@ def objective_status(
     if current is Phase.BEFORE:
         health = Health.PENDING
     elif current is Phase.ENDED:
-        health, grade = final_health(mean), mean
+        health, grade = final_health(mean, SUCCESS[obj.commitment]), mean
     elif mean is None:
         health = Health.UNKNOWN
     elif obj.rollup is RollupMode.WEAKEST:
@@ -81,7 +82,11 @@ def objective_status(
         health = worst(m.health or Health.UNKNOWN for m in members if m.weight > 0)
     else:
         health = classify(
-            progress=mean, expected=expected, direction=Direction.INCREASE, lags=Lags()
+            progress=mean,
+            expected=expected,
+            direction=Direction.INCREASE,
+            lags=Lags(),
+            success=SUCCESS[obj.commitment],
         )
     history = previous.history
     if mean is not None and current is not Phase.BEFORE:
@@ -91,7 +96,9 @@ def objective_status(
         history = record(history, CheckIn(time=moment, progress=mean, health=health))
     forecast = None
     if current is Phase.ACTIVE:
-        forecast = forecast_objective([(m.weight, m.forecast) for m in members])
+        forecast = forecast_objective(
+            [(m.weight, m.forecast) for m in members], success=SUCCESS[obj.commitment]
+        )
     return ObjectiveStatus(
         observed_generation=obj.generation,
         progress=mean,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from okr_operator.domain.checkins import apply_check_ins
 from okr_operator.domain.model import (
+    CarriedFrom,
+    Commitment,
     KeyResult,
     KeyResultStatus,
     OwnerCheckIn,
@@ -77,6 +80,7 @@ class KeyResults:
             result = Result.REFERENCE_NOT_FOUND
             next_due: datetime | None = next_slot(entry.uid, kr.interval, moment)
         else:
+            kr = self._inherited(kr)
             if kr.manual:
                 outcome = await evaluate_key_result(
                     kr, period, previous, querier=_NO_QUERIER, now=now, check_ins=check_ins
@@ -88,6 +92,12 @@ class KeyResults:
             status, result = outcome.status, outcome.result
             next_due = self._next_due(entry, kr, period, result, moment)
         status = self._with_check_ins(kr, status, check_ins, period, now)
+        # The commitment in force, for kubectl, the metrics' info line and CommittedMissed.
+        status = replace(
+            status,
+            commitment=kr.commitment or Commitment.COMMITTED,
+            carried_from=self._carried_from(kr),
+        )
         if self._registry.key_result(entry.ref) is not entry:
             return None  # deleted while its query ran: its series must stay dropped
         await self._publisher.key_result(entry, status, kr.interval)
@@ -142,6 +152,22 @@ class KeyResults:
                 Reason.REFERENCE_NOT_FOUND, f"Objective {ref} (spec.objectiveRef) {what}"
             )
         return kr.period or objective.spec.period
+
+    def _inherited(self, kr: KeyResult) -> KeyResult:
+        """``kr`` with its objective's commitment when it sets none (period_of found it)."""
+        if kr.commitment is not None:
+            return kr
+        objective = self._registry.objective(Ref(kr.ref.namespace, kr.objective))
+        spec = objective.spec if objective is not None else None
+        return replace(kr, commitment=spec.commitment if spec is not None else None)
+
+    def _carried_from(self, kr: KeyResult) -> CarriedFrom | None:
+        """``status.carriedFrom``: the named key result with its grade (None until graded)."""
+        if kr.carried_from is None:
+            return None
+        earlier = self._registry.key_result(kr.carried_from)
+        grade = earlier.status.grade if earlier is not None else None
+        return CarriedFrom(kr.carried_from.namespace, kr.carried_from.name, grade)
 
     @staticmethod
     def _next_due(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from okr_operator.domain.graph import describe_cycle, find_cycle
-from okr_operator.domain.model import Objective, Problem, Reason, Ref
+from okr_operator.domain.model import CarriedFrom, Objective, Problem, Reason, Ref
 from okr_operator.domain.rollup import Member, objective_status
 from okr_operator.services.ports import Clock, Observer
 from okr_operator.services.problems import problem_status
@@ -75,6 +76,7 @@ class Objectives:
         status = objective_status(
             obj, previous, key_results=key_results, children=children, problem=problem, now=now
         )
+        status = replace(status, carried_from=self._carried_from(obj))
         await self._publisher.objective(entry, status, self.interval)
         if self._registry.objective(entry.ref) is not entry:
             return None  # deleted during its write: its series must stay dropped
@@ -91,6 +93,14 @@ class Objectives:
         ):
             self._touch(obj.parent)
         return next_slot(entry.uid, self.interval, moment)
+
+    def _carried_from(self, obj: Objective) -> CarriedFrom | None:
+        """``status.carriedFrom``: the named objective with its grade (None until graded)."""
+        if obj.carried_from is None:
+            return None
+        earlier = self._registry.objective(obj.carried_from)
+        grade = earlier.status.grade if earlier is not None else None
+        return CarriedFrom(obj.carried_from.namespace, obj.carried_from.name, grade)
 
     def _parent_problem(self, obj: Objective) -> Problem | None:
         if obj.parent is None:

@@ -20,6 +20,7 @@ from okr_operator.domain.conditions import get_condition
 from okr_operator.domain.evaluation import transition
 from okr_operator.domain.health import describe_transition
 from okr_operator.domain.model import (
+    Commitment,
     Condition,
     ConditionStatus,
     ConditionType,
@@ -144,6 +145,16 @@ class Publisher:
                     previous.health, status.health, status.progress, status.expected_progress
                 ),
             )
+        missed = _committed_miss(previous, status)
+        if missed is not None:
+            await self._events.post(
+                kind=kind,
+                ref=ref,
+                uid=uid,
+                type_="Warning",
+                reason="CommittedMissed",
+                message=missed,
+            )
 
     async def _confidence_dropped(
         self, entry: KeyResultEntry, previous: KeyResultStatus, status: KeyResultStatus
@@ -181,6 +192,19 @@ class Publisher:
             reason="EvaluationFailed",
             message=f"{ready.reason}: {ready.message}",
         )
+
+
+def _committed_miss(previous: object, status: object) -> str | None:
+    """The CommittedMissed message when a committed key result has just ended Missed."""
+    # A committed key result is expected to reach 1.0: a miss calls for a postmortem.
+    if not isinstance(status, KeyResultStatus) or not isinstance(previous, KeyResultStatus):
+        return None
+    if status.health is not Health.MISSED or previous.health is Health.MISSED:
+        return None
+    if status.commitment is Commitment.ASPIRATIONAL:
+        return None
+    grade = "no grade" if status.grade is None else f"graded {status.grade:.2f}"
+    return f"committed key result missed ({grade} of 1.00): a postmortem is due"
 
 
 def _log_change(kind: Kind, ref: Ref, previous: S, status: S) -> None:

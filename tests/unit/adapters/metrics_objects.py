@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from okr_operator.domain.model import (
     Basis,
+    Commitment,
     Direction,
     Forecast,
     Health,
@@ -44,6 +45,7 @@ LATENCY = KeyResult(
     owner="sre@example.com",
     unit="s",
     labels=MappingProxyType({"team": "payments", "tier": "1", "owner": "x"}),
+    carried_from=Ref("payments", "latency-2026-q3"),
 )
 LATENCY_STATUS = KeyResultStatus(
     observed_generation=3,
@@ -56,6 +58,7 @@ LATENCY_STATUS = KeyResultStatus(
     forecast=Forecast(progress=0.8, achieves=False, value=0.32, basis=Basis(points=5, days=9.0)),
     check_in=LatestCheckIn(name="week-3", time=EVALUATED - timedelta(days=1), confidence=0.7),
     check_in_due=False,
+    commitment=Commitment.ASPIRATIONAL,
 )
 # Never evaluated with a number: no baseline yet, no direction, no value.
 SIGNUPS = KeyResult(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from okr_operator.api.spec import SpecError, parse_objective
-from okr_operator.domain.model import Objective, Period, Ref, RollupMode
+from okr_operator.domain.model import Commitment, Objective, Period, Ref, RollupMode
 
 from .helpers import NS, body, merged, utc
 
@@ -38,6 +38,16 @@ def expected(**changes: Any) -> Objective:
             {},
             expected(parent=Ref(NS, "company")),
             id="parentRef without namespace names an objective in the own namespace",
+        ),
+        pytest.param(
+            merged(
+                MINIMAL,
+                commitment="Aspirational",
+                carriedFrom={"name": "fast-checkout-q3"},
+            ),
+            {},
+            expected(commitment=Commitment.ASPIRATIONAL, carried_from=Ref(NS, "fast-checkout-q3")),
+            id="commitment and carriedFrom (namespace defaults to the own)",
         ),
         pytest.param(
             merged(MINIMAL, parentRef={"name": "company", "namespace": "okr-company"}),

@@ -131,6 +131,8 @@ def test_a_key_result_status_becomes_a_complete_dict() -> None:
             "value": None,
         },
         "checkInDue": False,
+        "commitment": None,
+        "carriedFrom": None,
     }
 
 
@@ -151,6 +153,8 @@ def test_an_empty_key_result_status_deletes_every_field_in_a_merge_patch() -> No
         "forecast": None,
         "checkIn": None,
         "checkInDue": None,
+        "commitment": None,
+        "carriedFrom": None,
     }
 
 
@@ -212,6 +216,7 @@ def test_an_objective_status_becomes_a_complete_dict() -> None:
         "history": [{"time": "2026-12-31T00:00:00Z", "progress": 0.1, "health": "OffTrack"}],
         "conditions": [READY_DICT],
         "forecast": None,
+        "carriedFrom": None,
     }
 
 
@@ -237,6 +242,7 @@ def test_an_empty_objective_status_writes_zero_counts() -> None:
         "history": [],
         "conditions": [],
         "forecast": None,
+        "carriedFrom": None,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -10,14 +11,18 @@ from hypothesis import strategies as st
 
 from okr_operator.domain.evaluation import Action, Plan, next_status
 from okr_operator.domain.forecast import forecast_key_result, forecast_objective, trend
+from okr_operator.domain.health import classify, final_health
 from okr_operator.domain.model import (
+    SUCCESS,
     Basis,
     CheckIn,
+    Commitment,
     Direction,
     Forecast,
     Health,
     KeyResult,
     KeyResultStatus,
+    Lags,
     Sample,
 )
 
@@ -249,3 +254,52 @@ def test_an_objective_forecast_lies_between_its_members(
     counted = [p for w, p in members if w > 0]
     assert forecast is not None
     assert min(counted) - 1e-9 <= forecast.progress <= max(counted) + 1e-9
+
+
+# --- commitment ---------------------------------------------------------------
+
+
+def test_aspirational_health_compares_progress_with_seven_tenths_of_expected() -> None:
+    # Expected 0.6: committed needs 0.5 (lag 0.10) for OnTrack, aspirational 0.42 - 0.10 = 0.32.
+    lags = Lags()
+    committed = classify(progress=0.4, expected=0.6, direction=Direction.INCREASE, lags=lags)
+    aspirational = classify(
+        progress=0.4, expected=0.6, direction=Direction.INCREASE, lags=lags, success=0.7
+    )
+    assert (committed, aspirational) == (Health.AT_RISK, Health.ON_TRACK)
+    assert (
+        classify(progress=0.1, expected=0.6, direction=Direction.INCREASE, lags=lags, success=0.7)
+        is Health.OFF_TRACK
+    )
+
+
+def test_after_the_period_an_aspirational_grade_of_seven_tenths_is_achieved() -> None:
+    assert final_health(0.7, SUCCESS[Commitment.ASPIRATIONAL]) is Health.ACHIEVED
+    assert final_health(0.69, SUCCESS[Commitment.ASPIRATIONAL]) is Health.MISSED
+    assert final_health(0.7, SUCCESS[Commitment.COMMITTED]) is Health.MISSED
+    assert final_health(1.0) is Health.ACHIEVED
+
+
+def test_an_aspirational_key_result_is_graded_achieved_at_the_end() -> None:
+    stretch = replace(LEADS, commitment=Commitment.ASPIRATIONAL)
+    previous = KeyResultStatus(baseline=0.0, history=THREE)
+    kwargs = {"plan": Plan(Action.QUERY, at=Q4.end), "baseline": None, "now": utc(2027, 1, 2)}
+    graded = next_status(stretch, Q4, previous, observation=Sample(150.0), **kwargs)  # type: ignore[arg-type]
+    committed = next_status(LEADS, Q4, previous, observation=Sample(150.0), **kwargs)  # type: ignore[arg-type]
+    assert graded.grade == pytest.approx(0.75)
+    assert (graded.health, committed.health) == (Health.ACHIEVED, Health.MISSED)
+
+
+@given(st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_aspirational_health_is_never_worse_than_committed(
+    progress: float, expected: float
+) -> None:
+    rank = [Health.OFF_TRACK, Health.AT_RISK, Health.ON_TRACK, Health.ACHIEVED]
+    lags = Lags()
+    committed = classify(
+        progress=progress, expected=expected, direction=Direction.INCREASE, lags=lags
+    )
+    aspirational = classify(
+        progress=progress, expected=expected, direction=Direction.INCREASE, lags=lags, success=0.7
+    )
+    assert rank.index(aspirational) >= rank.index(committed)

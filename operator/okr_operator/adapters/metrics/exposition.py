@@ -18,19 +18,33 @@ from datetime import datetime
 from prometheus_client.utils import floatToGoString
 
 from okr_operator.domain.model import (
+    Commitment,
     Health,
     KeyResult,
     KeyResultStatus,
     Objective,
     ObjectiveStatus,
     Period,
+    Ref,
 )
 
 KR_LABELS = ("namespace", "objective", "key_result")
 OBJ_LABELS = ("namespace", "objective")
 _LABEL_NAME = re.compile(r"[^a-zA-Z0-9_]")
 _RESERVED = frozenset(
-    {*KR_LABELS, "owner", "unit", "direction", "title", "parent", "parent_namespace", "health"}
+    {
+        *KR_LABELS,
+        "owner",
+        "unit",
+        "direction",
+        "title",
+        "parent",
+        "parent_namespace",
+        "health",
+        "commitment",
+        "carried_from",
+        "carried_from_namespace",
+    }
 )
 _go_float: Callable[[float], str] = floatToGoString
 
@@ -181,6 +195,7 @@ def render_key_result(
         "owner": kr.owner,
         "unit": kr.unit,
         "direction": kr.direction.value if kr.direction else "",
+        **_lineage(status.commitment or kr.commitment, kr.carried_from),
         **extra,
     }
     lines = [
@@ -188,7 +203,8 @@ def render_key_result(
         _health_lines(KEY_RESULT_HEALTH.name, key, status.health, disabled),
         _info_line(KEY_RESULT_INFO.name, info, disabled),
     ]
-    return Rendered(tuple(lines), (*KR_LABELS, "owner", "unit", "direction", *extra))
+    names = (*KR_LABELS, "owner", "unit", "direction", *_LINEAGE, *extra)
+    return Rendered(tuple(lines), names)
 
 
 def render_objective(obj: Objective, status: ObjectiveStatus) -> Rendered:
@@ -212,6 +228,7 @@ def render_objective(obj: Objective, status: ObjectiveStatus) -> Rendered:
         "owner": obj.owner,
         "parent_namespace": parent.namespace if parent else "",
         "parent": parent.name if parent else "",
+        **_lineage(obj.commitment, obj.carried_from),
         **extra,
     }
     health, members, info_family = OBJECTIVE_FAMILIES[len(OBJECTIVE_NUMBERS) :]
@@ -229,7 +246,7 @@ def render_objective(obj: Objective, status: ObjectiveStatus) -> Rendered:
         counts,
         _info_line(info_family.name, info, ()),
     ]
-    names = (*OBJ_LABELS, "title", "owner", "parent_namespace", "parent", *extra)
+    names = (*OBJ_LABELS, "title", "owner", "parent_namespace", "parent", *_LINEAGE, *extra)
     return Rendered(tuple(lines), names)
 
 
@@ -265,6 +282,18 @@ def assemble(
     for lines in groups.values():
         out.extend(lines)
     return out
+
+
+_LINEAGE = ("commitment", "carried_from_namespace", "carried_from")
+
+
+def _lineage(commitment: Commitment | None, carried: Ref | None) -> dict[str, str]:
+    """The commitment (empty until known) and the carry-over edge (empty without one)."""
+    return {
+        "commitment": commitment.value if commitment is not None else "",
+        "carried_from_namespace": carried.namespace if carried else "",
+        "carried_from": carried.name if carried else "",
+    }
 
 
 def _ts(moment: datetime | None) -> float | None:
