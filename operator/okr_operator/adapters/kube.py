@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from okr_operator.adapters.access import Permissions, Rule
 from okr_operator.api.status import (
     check_in_status_to_dict,
     key_result_status_to_dict,
@@ -33,11 +36,32 @@ from okr_operator.domain.model import (
     Ref,
 )
 from okr_operator.domain.text import printable
+from okr_operator.services.ports import WriteFailedError
 
 log = logging.getLogger("okr_operator.kube")
 T = TypeVar("T")
 COMPONENT = "okr-operator"
 PEERING_GROUP = "kopf.dev"
+# Events waiting for the API server to take them; beyond this many the oldest
+# is dropped (and logged), so an endless outage cannot grow memory.
+MAX_PENDING_EVENTS = 1000
+EVENT_RETRY_FIRST = 1.0
+EVENT_RETRY_MAX = 30.0
+# Answers after which posting the same Event again may succeed.
+_TRANSIENT = {403, 408, 429, 500, 502, 503, 504}
+# What the client raises when the API server cannot be reached at all.
+_UNREACHABLE = (urllib3.exceptions.HTTPError, OSError)
+
+
+CoreV1Event = client.CoreV1Event
+
+
+def _reason(err: BaseException) -> str:
+    # urllib3 wraps the socket error: the innermost says what happened.
+    seen: BaseException = err
+    while getattr(seen, "reason", None) is not None and isinstance(seen.reason, BaseException):  # type: ignore[attr-defined]
+        seen = seen.reason  # type: ignore[attr-defined]
+    return printable(str(seen), 300)
 
 
 class NotFoundError(LookupError):
@@ -57,12 +81,25 @@ class KubeApi:
     """Implements ``StatusWriter`` and ``EventSink``, and reads Secrets/ConfigMaps."""
 
     def __init__(
-        self, api_client: client.ApiClient, *, executor: ThreadPoolExecutor, instance: str
+        self,
+        api_client: client.ApiClient,
+        *,
+        executor: ThreadPoolExecutor,
+        instance: str,
+        permissions: Permissions | None = None,
     ) -> None:
         self._custom = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
         self._executor = executor
         self._instance = instance
+        self._permissions = permissions or Permissions()
+        self._pending: collections.deque[CoreV1Event] = collections.deque()
+        self._retrying: asyncio.Task[None] | None = None
+
+    @property
+    def pending_events(self) -> int:
+        """Events that failed to post and wait for their retry."""
+        return len(self._pending)
 
     async def _call(self, fn: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -124,17 +161,29 @@ class KubeApi:
                 _content_type="application/merge-patch+json",
             )
 
+        rule = Rule("patch", plural, subresource="status", namespace=ref.namespace)
         try:
             await self._call(patch)
         except ApiException as err:
             if err.status == 404:
                 raise NotFoundError(f"{plural} {ref} is gone") from None
-            raise
+            if err.status == 403:
+                self._permissions.refused(rule)
+                raise WriteFailedError(f"forbidden: missing RBAC rule {rule}") from None
+            raise WriteFailedError(f"the API server answered {err.status} {err.reason}") from None
+        except _UNREACHABLE as err:
+            raise WriteFailedError(f"cannot reach the API server: {_reason(err)}") from None
+        self._permissions.allowed(rule)
 
     async def post(
         self, *, kind: str, ref: Ref, uid: str, type_: str, reason: str, message: str
     ) -> None:
-        """Create a core/v1 Event on the object; failures are logged, never raised."""
+        """Create a core/v1 Event on the object; one that fails is retried, never raised.
+
+        An Event refused for a reason that may pass (the API server down or
+        overloaded, a missing RBAC rule) waits in a bounded queue, posted in
+        order with a backoff of 1 s doubling to 30 s, with its original time.
+        """
         now = datetime.now(UTC)
         event = client.CoreV1Event(
             metadata=client.V1ObjectMeta(generate_name=f"{ref.name}.", namespace=ref.namespace),
@@ -156,13 +205,63 @@ class KubeApi:
             reporting_instance=self._instance,
             action="Evaluate",
         )
+        if self._pending or not await self._create(event):
+            self._queue(event)
+
+    async def _create(self, event: CoreV1Event) -> bool:
+        """Post one Event: True when done (or hopeless), False to retry."""
+        namespace = str(event.metadata.namespace)
+        rule = Rule("create", "events", group="", namespace=namespace)
+        what = {
+            "object": f"{event.involved_object.kind} {namespace}/{event.involved_object.name}",
+            "reason": event.reason,
+        }
         try:
-            await self._call(lambda: self._core.create_namespaced_event(ref.namespace, event))
+            await self._call(lambda: self._core.create_namespaced_event(namespace, event))
         except ApiException as err:
+            if err.status == 403:
+                self._permissions.refused(rule)
+            if err.status in _TRANSIENT:
+                return False
+            log.warning("Posting an Event failed; dropped", extra={**what, "status": err.status})
+            return True
+        except _UNREACHABLE:
+            return False
+        self._permissions.allowed(rule)
+        return True
+
+    def _queue(self, event: CoreV1Event) -> None:
+        if len(self._pending) >= MAX_PENDING_EVENTS:
+            dropped = self._pending.popleft()
             log.warning(
-                "Posting an Event failed",
-                extra={"object": f"{kind} {ref}", "status": err.status, "reason": reason},
+                "Too many Events waiting for the API server; dropped the oldest",
+                extra={"reason": dropped.reason, "waiting": len(self._pending)},
             )
+        if not self._pending:
+            log.warning(
+                "Posting an Event failed; retrying until the API server takes it",
+                extra={"reason": event.reason, "object": event.involved_object.name},
+            )
+        self._pending.append(event)
+        if self._retrying is None or self._retrying.done():
+            self._retrying = asyncio.create_task(self._retry(), name="okr-event-retry")
+
+    async def _retry(self) -> None:
+        delay = EVENT_RETRY_FIRST
+        while self._pending:
+            await asyncio.sleep(delay)
+            while self._pending and await self._create(self._pending[0]):
+                self._pending.popleft()
+                delay = EVENT_RETRY_FIRST
+            delay = min(delay * 2, EVENT_RETRY_MAX)
+        log.info("Every waiting Event is posted")
+
+    async def close(self) -> None:
+        """Stop retrying Events (those still waiting are logged as lost)."""
+        if self._pending:
+            log.warning("Events never posted", extra={"count": len(self._pending)})
+        if self._retrying is not None:
+            self._retrying.cancel()
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, str]:
         """Return a Secret's data decoded as UTF-8 text."""

@@ -16,6 +16,7 @@ from typing import Any
 import kopf
 
 from okr_operator import logs
+from okr_operator.adapters.access import AccessReviewer, Permissions, required_rules
 from okr_operator.adapters.kube import KubeApi, load_api_client
 from okr_operator.adapters.metrics import MetricsServer, OkrMetrics, optional_families
 from okr_operator.adapters.prometheus import DEFAULT_MAX_RESPONSE_BYTES
@@ -172,6 +173,14 @@ def register(commands: Commands) -> None:
         default=os.environ.get("OKR_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
     )
+    run.add_argument(
+        "--listing-timeout",
+        type=_positive,
+        default=120,
+        metavar="SECONDS",
+        help="evaluate what is known if the watches have not listed every kind this long "
+        "after start (default 120); never while an RBAC rule to list or watch is missing",
+    )
     peering = run.add_argument_group("high availability (kopf peering)")
     peering.add_argument(
         "--peering",
@@ -219,7 +228,17 @@ async def _run(args: argparse.Namespace) -> None:
     # Event, and a smaller pool would make those writes the bottleneck.
     api_calls = ThreadPoolExecutor(max_workers=args.concurrency, thread_name_prefix="kube")
     api_client = load_api_client()
-    kube = KubeApi(api_client, executor=api_calls, instance=socket.gethostname())
+    permissions = Permissions()
+    kube = KubeApi(
+        api_client, executor=api_calls, instance=socket.gethostname(), permissions=permissions
+    )
+    reviewer = AccessReviewer(
+        api_client,
+        executor=api_calls,
+        rules=required_rules([] if args.all_namespaces else args.namespace),
+        permissions=permissions,
+    )
+    reviews = asyncio.create_task(reviewer.run(), name="okr-access-review")
     sources = SourceResolver(
         default_url=args.prometheus_url,
         kube=kube,
@@ -244,7 +263,7 @@ async def _run(args: argparse.Namespace) -> None:
         metrics.exposition,
         address=args.bind_address,
         port=args.metrics_port,
-        ready=lambda: _ready(state, engine),
+        ready=lambda: _ready(state, engine, permissions),
     )
     server.start()
     registry = build_registry(engine, sources)
@@ -264,10 +283,23 @@ async def _run(args: argparse.Namespace) -> None:
         evaluations.cancel()
         stop.set()
 
+    async def start_when_permitted() -> None:
+        # Never evaluate without the right to list and watch every kind: a key
+        # result whose Objective cannot be listed is not "ReferenceNotFound".
+        await permissions.wait_watchable()
+        engine.listed()
+
+    starting: list[asyncio.Task[None]] = []
+
     # Evaluations wait for the watches to list every kind (a restart is then
     # silent) and, with peering, for this replica to be the active one.
     leader = asyncio.create_task(
-        lead(state, start=engine.listed, step_down=step_down, listing_timeout=120.0),
+        lead(
+            state,
+            start=lambda: starting.append(asyncio.create_task(start_when_permitted())),
+            step_down=step_down,
+            listing_timeout=float(args.listing_timeout),
+        ),
         name="okr-leader",
     )
     settings = kopf.OperatorSettings()
@@ -298,6 +330,10 @@ async def _run(args: argparse.Namespace) -> None:
             )
     finally:
         leader.cancel()
+        reviews.cancel()
+        for task in starting:
+            task.cancel()
+        await kube.close()
         evaluations.cancel()
         loop_lag.cancel()
         server.close()
@@ -325,6 +361,9 @@ def _cluster_peering(kube: KubeApi, name: str) -> Callable[..., Awaitable[None]]
     return startup
 
 
-def _ready(state: KopfState, engine: Engine) -> tuple[bool, str]:
+def _ready(state: KopfState, engine: Engine, permissions: Permissions) -> tuple[bool, str]:
+    # A missing rule first: it is what keeps the rest from ever getting ready.
+    if problem := permissions.problem():
+        return False, problem
     readiness = state.readiness(started=engine.started)
     return readiness.ready, readiness.reason

@@ -46,7 +46,14 @@ from okr_operator.services.flights import Flights
 from okr_operator.services.key_results import KeyResults
 from okr_operator.services.kinds import Kind
 from okr_operator.services.objectives import Objectives
-from okr_operator.services.ports import Clock, EventSink, Observer, QuerierResolver, StatusWriter
+from okr_operator.services.ports import (
+    Clock,
+    EventSink,
+    Observer,
+    QuerierResolver,
+    StatusWriter,
+    WriteFailedError,
+)
 from okr_operator.services.publisher import Publisher
 from okr_operator.services.registry import (
     CheckInEntry,
@@ -336,8 +343,7 @@ class Engine:
         # source must not hold the slots that key results of other sources need.
         if job.kind is Kind.CHECK_IN:
             async with self._limit:
-                await self._settle_check_in(job.ref)
-            return None
+                return await self._settle_check_in(job.ref)
         async with self._source_slot(job), self._limit:
             return await self._run_job(job, scheduled)
 
@@ -365,11 +371,14 @@ class Engine:
             return None
         return await self._objectives.roll_up(objective)
 
-    async def _settle_check_in(self, ref: Ref) -> None:
-        """A CheckIn's own Ready condition; written only when it changed."""
+    async def _settle_check_in(self, ref: Ref) -> datetime | None:
+        """A CheckIn's own Ready condition; written only when it changed.
+
+        Returns when to try again if the write failed.
+        """
         entry = self._registry.check_in(ref)
         if entry is None:
-            return
+            return None
         now = self._clock.now().replace(microsecond=0)
         if entry.spec is None:
             ready = (ConditionStatus.FALSE, str(Reason.INVALID_SPEC), entry.invalid or "")
@@ -385,7 +394,7 @@ class Engine:
         )
         entry.conditions = conditions
         if entry.written == conditions:
-            return
+            return None
         try:
             await self._writer.write_check_in(entry.ref, conditions, entry.generation)
         except LookupError:
@@ -393,9 +402,16 @@ class Engine:
                 "Object was deleted before its status write",
                 extra={"object": f"{entry.kind} {entry.ref}"},
             )
-            return
+            return None
+        except WriteFailedError as err:
+            log.warning(
+                "Status write failed; retrying",
+                extra={"object": f"{entry.kind} {entry.ref}", "error": str(err)},
+            )
+            return now + CHECK_IN_RETRY
         entry.written = conditions
         self._observer.status_written(entry.kind)
+        return None
 
     def _schedule(self, job: Job, due: datetime) -> None:
         self._scheduler.schedule(job, due)
@@ -453,6 +469,8 @@ class Engine:
 
 
 _MINUTE = timedelta(minutes=1)
+# When a CheckIn's refused status write is tried again.
+CHECK_IN_RETRY = timedelta(seconds=5)
 
 
 def _written(status: S) -> Written[S]:

@@ -69,8 +69,20 @@ class QuerierResolver(Protocol):
         ...
 
 
+class WriteFailedError(Exception):
+    """A status write did not go through (API server down, forbidden, throttled).
+
+    Its text says why in one line, without a traceback; the engine tries the
+    write again soon, with a short backoff, and keeps evaluating on schedule.
+    """
+
+
 class StatusWriter(Protocol):
-    """Writes status subresources. Never spec, labels or annotations."""
+    """Writes status subresources. Never spec, labels or annotations.
+
+    A write that fails for any reason but the object being gone raises
+    ``WriteFailedError``; a gone object raises ``LookupError``.
+    """
 
     async def write_key_result(self, ref: Ref, status: KeyResultStatus) -> None:
         """Merge-patch a KeyResult's status."""
@@ -93,7 +105,7 @@ class EventSink(Protocol):
     async def post(
         self, *, kind: str, ref: Ref, uid: str, type_: str, reason: str, message: str
     ) -> None:
-        """Post one Event; failures are logged and dropped by the adapter."""
+        """Post one Event; the adapter retries one that fails until it is posted."""
         ...
 
 

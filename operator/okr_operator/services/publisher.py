@@ -31,11 +31,20 @@ from okr_operator.domain.model import (
 )
 from okr_operator.domain.writes import next_write
 from okr_operator.services.kinds import Kind
-from okr_operator.services.ports import Clock, EventSink, Observer, StatusWriter
+from okr_operator.services.ports import (
+    Clock,
+    EventSink,
+    Observer,
+    StatusWriter,
+    WriteFailedError,
+)
 from okr_operator.services.registry import KeyResultEntry, ObjectiveEntry, Written
 
 log = logging.getLogger("okr_operator.engine")
 
+# The backoff of a status write that failed: first retry, and the longest wait.
+RETRY_FIRST = timedelta(seconds=1)
+RETRY_MAX = timedelta(seconds=30)
 _BAD_HEALTH = {Health.OFF_TRACK, Health.MISSED, Health.UNKNOWN}
 S = TypeVar("S", KeyResultStatus, ObjectiveStatus)
 Defer = Callable[[Kind, Ref, datetime], None]
@@ -127,7 +136,24 @@ class Publisher:
                 extra={"object": f"{entry.kind} {entry.ref}"},
             )
             return
-        written.status, written.at = status, now
+        except WriteFailedError as err:
+            # Not the object's fault, and not worth a whole interval: try again
+            # soon (1 s, 2 s, 4 s ... at most 30 s) while evaluations go on.
+            delay = min(RETRY_FIRST * 2**written.failures, RETRY_MAX)
+            written.failures += 1
+            if written.failures == 1:
+                log.warning(
+                    "Status write failed; retrying",
+                    extra={"object": f"{entry.kind} {entry.ref}", "error": str(err)},
+                )
+            self._defer(entry.kind, entry.ref, now + delay)
+            return
+        if written.failures:
+            log.info(
+                "Status write went through after failures",
+                extra={"object": f"{entry.kind} {entry.ref}", "attempts": written.failures + 1},
+            )
+        written.status, written.at, written.failures = status, now, 0
         self._observer.status_written(entry.kind)
 
     # ----- Events and logs --------------------------------------------------

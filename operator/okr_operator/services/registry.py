@@ -35,6 +35,8 @@ class Written(Generic[S]):
 
     status: S | None = None
     at: datetime | None = None
+    # Failed attempts since the last write that went through (for the backoff).
+    failures: int = 0
 
 
 @dataclass(slots=True)
