@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
+from kubernetes.client import ApiClient
 
 from okr_operator import logs
 from okr_operator.adapters.access import AccessReviewer, Permissions, required_rules
@@ -228,17 +229,10 @@ async def _run(args: argparse.Namespace) -> None:
     # Event, and a smaller pool would make those writes the bottleneck.
     api_calls = ThreadPoolExecutor(max_workers=args.concurrency, thread_name_prefix="kube")
     api_client = load_api_client()
-    permissions = Permissions()
+    permissions, reviews = _review_access(args, api_client, api_calls)
     kube = KubeApi(
         api_client, executor=api_calls, instance=socket.gethostname(), permissions=permissions
     )
-    reviewer = AccessReviewer(
-        api_client,
-        executor=api_calls,
-        rules=required_rules([] if args.all_namespaces else args.namespace),
-        permissions=permissions,
-    )
-    reviews = asyncio.create_task(reviewer.run(), name="okr-access-review")
     sources = SourceResolver(
         default_url=args.prometheus_url,
         kube=kube,
@@ -264,8 +258,7 @@ async def _run(args: argparse.Namespace) -> None:
         address=args.bind_address,
         port=args.metrics_port,
         ready=lambda: _ready(state, engine, permissions),
-    )
-    server.start()
+    ).start()
     registry = build_registry(engine, sources)
     web_view = None
     if args.web_port is not None:
@@ -283,20 +276,14 @@ async def _run(args: argparse.Namespace) -> None:
         evaluations.cancel()
         stop.set()
 
-    async def start_when_permitted() -> None:
-        # Never evaluate without the right to list and watch every kind: a key
-        # result whose Objective cannot be listed is not "ReferenceNotFound".
-        await permissions.wait_watchable()
-        engine.listed()
-
-    starting: list[asyncio.Task[None]] = []
+    start, starting = _starter(permissions, engine)
 
     # Evaluations wait for the watches to list every kind (a restart is then
     # silent) and, with peering, for this replica to be the active one.
     leader = asyncio.create_task(
         lead(
             state,
-            start=lambda: starting.append(asyncio.create_task(start_when_permitted())),
+            start=start,
             step_down=step_down,
             listing_timeout=float(args.listing_timeout),
         ),
@@ -330,8 +317,7 @@ async def _run(args: argparse.Namespace) -> None:
             )
     finally:
         leader.cancel()
-        reviews.cancel()
-        for task in starting:
+        for task in [reviews, *starting]:
             task.cancel()
         await kube.close()
         evaluations.cancel()
@@ -343,6 +329,37 @@ async def _run(args: argparse.Namespace) -> None:
             task.cancel()
         sources.close()
         api_calls.shutdown(wait=False, cancel_futures=True)
+
+
+def _starter(
+    permissions: Permissions, engine: Engine
+) -> tuple[Callable[[], None], list[asyncio.Task[None]]]:
+    """``start`` for ``lead``: the engine starts once every list and watch rule is granted.
+
+    Never evaluate without the right to list and watch every kind: a key result
+    whose Objective cannot be listed is not "ReferenceNotFound".
+    """
+    tasks: list[asyncio.Task[None]] = []
+
+    async def when_permitted() -> None:
+        await permissions.wait_watchable()
+        engine.listed()
+
+    return lambda: tasks.append(asyncio.create_task(when_permitted())), tasks
+
+
+def _review_access(
+    args: argparse.Namespace, api_client: ApiClient, api_calls: ThreadPoolExecutor
+) -> tuple[Permissions, asyncio.Task[None]]:
+    """The missing-rule record /readyz reads, and the task that reviews the rules."""
+    permissions = Permissions()
+    reviewer = AccessReviewer(
+        api_client,
+        executor=api_calls,
+        rules=required_rules([] if args.all_namespaces else args.namespace),
+        permissions=permissions,
+    )
+    return permissions, asyncio.create_task(reviewer.run(), name="okr-access-review")
 
 
 def _cluster_peering(kube: KubeApi, name: str) -> Callable[..., Awaitable[None]]:
