@@ -28,6 +28,7 @@ PLURALS = {
     "KeyResult": "keyresults",
     "Objective": "objectives",
     "PrometheusSource": "prometheussources",
+    "CheckIn": "checkins",
 }
 
 
