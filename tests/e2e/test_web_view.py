@@ -26,7 +26,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.conftest import Kubectl
 from tests.e2e.test_cli_demo import (  # noqa: F401 - demo_prometheus is a fixture
@@ -151,7 +153,13 @@ def _filter(browser: WebDriver, base: str, **choices: str) -> None:
     browser.get(base + "/")
     for name, value in choices.items():
         Select(browser.find_element(By.NAME, name)).select_by_value(value)
-    browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    _follow(browser, browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]"))
+
+
+def _follow(browser: WebDriver, element: WebElement) -> None:
+    """Click a link or submit button and wait until the next page replaced this one."""
+    element.click()
+    WebDriverWait(browser, 20).until(staleness_of(element))
 
 
 def test_the_web_view_should_show_filter_and_chart_the_demo(
@@ -203,9 +211,10 @@ def test_the_web_view_should_show_filter_and_chart_the_demo(
     assert by_health == {path: h for path, h in everything.items() if h == health_words}
 
     # A key result's page: its labelled trajectory chart, conditions and history.
-    kr = KEY_RESULTS[0]
+    # Deployment lead time has a baseline, so its chart has the expected line too.
+    kr = next(k for k in KEY_RESULTS if k["spec"].get("baseline") is not None)
     browser.get(base + "/")
-    browser.find_element(By.CSS_SELECTOR, f'a[href="{_path(kr)}"]').click()
+    _follow(browser, browser.find_element(By.CSS_SELECTOR, f'a[href="{_path(kr)}"]'))
     assert urlparse(browser.current_url).path == _path(kr)
     chart = browser.find_element(By.CSS_SELECTOR, "svg.chart[role=img]")
     title_id = (chart.get_attribute("aria-labelledby") or "").split()[0]
