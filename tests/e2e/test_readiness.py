@@ -1,8 +1,10 @@
 """/readyz on the real API server: ready only once every kind is listed and state restored.
 
-An operator of its own watches one namespace that already holds an Objective and
-key results. Readiness must not turn 200 before the engine knows all of them: at
-the first 200, /metrics (fed by the engine's registry) already has every one. A
+A first operator evaluates an Objective and key results (interval 1h) and is
+stopped; a second one starts on the same namespace. Readiness must not turn 200
+before it has restored every one from status: at the first 200 its /metrics
+(fed by the engine's registry on restore, with no evaluation due for an hour)
+already has every one. A
 ServiceAccount that may not list Objectives keeps the operator unready, saying so.
 """
 
@@ -18,7 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import ROOT, _kubectl
-from tests.e2e.test_key_results import key_result, objective, series
+from tests.e2e.test_key_results import evaluated, key_result, objective, series
 from tests.support.bench import serviceaccount_kubeconfig
 from tests.support.processes import RunningProcess, tool
 from tests.support.runner import Kube, RunningOperator, start_operator
@@ -44,7 +46,7 @@ def quiet(kube: Kube) -> str:
     kube.core.create_namespace({"metadata": {"name": name}})
     kube.create(objective(name))
     for i in range(KEY_RESULTS):
-        kube.create(key_result(name, f"kr-{i}", series("steady"), 100))
+        kube.create(key_result(name, f"kr-{i}", series("ontrack"), 200, interval="1h"))
     return name
 
 
@@ -55,10 +57,24 @@ def test_readyz_should_turn_ready_only_with_every_object_restored(
     prometheus: RunningProcess,
     tmp_path: Path,
 ) -> None:
+    # A first operator writes every status; the second one must restore them all.
+    first = start_operator(
+        kubeconfig=operator_kubeconfig,
+        prometheus_url=prometheus.url,
+        workdir=tmp_path / "first",
+        namespaces=[quiet],
+    )
+    try:
+        for i in range(KEY_RESULTS):
+            kube.wait_status(
+                "KeyResult", quiet, f"kr-{i}", evaluated, what="evaluated", log=first.log_tail()
+            )
+    finally:
+        first.stop()
     running = start_operator(
         kubeconfig=operator_kubeconfig,
         prometheus_url=prometheus.url,
-        workdir=tmp_path,
+        workdir=tmp_path / "second",
         namespaces=[quiet],
     )
     try:
@@ -82,7 +98,7 @@ def test_readyz_should_turn_ready_only_with_every_object_restored(
             if sample.name == "okr_key_result_info" and sample.labels["namespace"] == quiet
         }
         missing = sorted({f"kr-{i}" for i in range(KEY_RESULTS)} - known)
-        assert not missing, f"ready before these were restored: {missing}"
+        assert not missing, f"ready before these were restored: {missing}\n{running.log_tail(400)}"
     finally:
         running.stop()
 

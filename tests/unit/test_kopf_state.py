@@ -11,13 +11,14 @@ import asyncio
 import inspect
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 import pytest
 from kopf._cogs.aiokits import aiotoggles
 from kopf._core.reactor import orchestration
 
 from okr_operator.adapters.metrics import MetricsServer
-from okr_operator.handlers.kopf_state import KopfState, lead
+from okr_operator.handlers.kopf_state import POLL_SECONDS, KopfState, lead
 
 pytestmark = pytest.mark.unit
 
@@ -85,20 +86,36 @@ async def test_lead_should_start_only_when_active_and_listed_then_step_down_on_p
     task = asyncio.create_task(
         lead(state, start=lambda: started.append("start"), step_down=step_down)
     )
-    await asyncio.sleep(0)
     state.observe(indexed=indexed, paused=paused)
     await listing.turn_to(True)
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await asyncio.sleep(POLL_SECONDS * 3)
     assert started == [], "a standby must not evaluate"
     await conflict.turn_to(False)
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert started == ["start"]
+    await asyncio.wait_for(_until(lambda: started == ["start"]), timeout=5)
     assert stepped == []
     await conflict.turn_to(True)
     await asyncio.wait_for(task, timeout=5)
     assert stepped == ["okr-operator@None"]
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():  # noqa: ASYNC110 - polling what lead() polls
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def test_a_kind_without_a_watch_should_keep_it_listing() -> None:
+    state = KopfState(plurals=("keyresults", "checkins"))
+    indexed, listing, paused = await _toggles()
+    await listing.turn_to(True)
+    state.observe(indexed=indexed, paused=paused, watching={"keyresults"})
+    assert not state.listed
+    readiness = state.readiness(started=True)
+    assert (readiness.ready, readiness.reason) == (
+        False,
+        "listing: no watch on checkins (is the CRD installed?)",
+    )
+    state.observe(indexed=indexed, paused=paused, watching={"keyresults", "checkins"})
+    assert state.listed
 
 
 async def test_lead_should_start_after_the_listing_timeout_when_active() -> None:

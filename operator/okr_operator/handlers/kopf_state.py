@@ -28,6 +28,7 @@ from kopf._core.reactor import orchestration
 
 log = logging.getLogger("okr_operator.handlers")
 
+POLL_SECONDS = 0.1
 # kopf's name of the pause toggle it turns on when the peering CRD is absent.
 _PEERING_MISSING = "peering CRD is missing"
 
@@ -62,7 +63,7 @@ class KopfState:
         self._plurals = frozenset(plurals)
         self._indexed: _ToggleSet | None = None
         self._paused: _ToggleSet | None = None
-        self._changed = asyncio.Event()
+        self._watching: frozenset[str] = frozenset()
 
     @contextlib.contextmanager
     def attach(self) -> Iterator[KopfState]:
@@ -84,13 +85,18 @@ class KopfState:
                 watched_namespaces=namespaces,
                 **kwargs,
             )
-            # Only once kopf watches every kind we need in some namespace: its first
-            # rounds run before it has discovered the CRDs and the namespaces, with no
-            # watcher and no peering yet, and all() of no toggle is True. After the
-            # call, not before: it makes a toggle for each watcher first.
-            plurals = {getattr(resource, "plural", None) for resource in resources}
-            if namespaces and self._plurals <= plurals:
-                self.observe(indexed=ensemble.operator_indexed, paused=ensemble.operator_paused)
+            # Only once kopf watches in some namespace: its first rounds run before it
+            # has discovered the namespaces, with no watcher and no peering yet, and
+            # all() of no toggle is True. After the call, not before: it makes a toggle
+            # for each watcher first. Which kinds it watches is kept: a CRD that is not
+            # installed has no watcher, so "indexed" alone would not say it is listed.
+            if namespaces:
+                watching = {str(getattr(resource, "plural", "")) for resource in resources}
+                self.observe(
+                    indexed=ensemble.operator_indexed,
+                    paused=ensemble.operator_paused,
+                    watching=watching,
+                )
 
         orchestration.spawn_missing_watchers = spawn
         try:
@@ -98,15 +104,25 @@ class KopfState:
         finally:
             orchestration.spawn_missing_watchers = original
 
-    def observe(self, *, indexed: _ToggleSet, paused: _ToggleSet) -> None:
-        """Use these toggle sets (``attach`` calls this; tests pass kopf's own)."""
+    def observe(
+        self, *, indexed: _ToggleSet, paused: _ToggleSet, watching: Collection[str] | None = None
+    ) -> None:
+        """Use these toggle sets (``attach`` calls this; tests pass kopf's own).
+
+        ``watching``: the plurals kopf runs watchers for (None: all it needs).
+        """
         self._indexed, self._paused = indexed, paused
-        self._changed.set()
+        self._watching = frozenset(self._plurals if watching is None else watching)
+
+    @property
+    def unwatched(self) -> list[str]:
+        """Kinds the operator needs that kopf does not watch (their CRD is missing)."""
+        return sorted(self._plurals - self._watching)
 
     @property
     def listed(self) -> bool:
-        """Every watched kind has been listed and its objects indexed."""
-        return self._indexed is not None and self._indexed.is_on()
+        """Every kind is watched, has been listed and its objects indexed."""
+        return self._indexed is not None and not self.unwatched and self._indexed.is_on()
 
     @property
     def paused(self) -> bool:
@@ -119,7 +135,7 @@ class KopfState:
             return ["kopf has not started its watches"]
         return [str(toggle.name) for toggle in self._paused if toggle.is_on()]
 
-    def readiness(self, *, started: bool) -> Readiness:
+    def readiness(self, *, started: bool) -> Readiness:  # noqa: PLR0911 - one return a state
         """Ready: listed every kind and restored state (``started``), or a healthy standby.
 
         A standby (paused in favour of a live peer) is ready: it serves the
@@ -135,36 +151,32 @@ class KopfState:
                     False, "paused: the kopf peering CRD is missing (see docs/install.md)"
                 )
             return Readiness(True, f"standby: paused by peering ({', '.join(reasons)})")
+        if self.unwatched:
+            missing = ", ".join(self.unwatched)
+            return Readiness(False, f"listing: no watch on {missing} (is the CRD installed?)")
         if not self._indexed.is_on():
             return Readiness(False, "listing: the watches have not listed every kind yet")
         if not started:
             return Readiness(False, "restoring: the engine has not taken the listed state yet")
         return Readiness(True, "active: every kind listed, state restored")
 
-    async def _attached(self) -> tuple[_ToggleSet, _ToggleSet]:
-        while self._indexed is None or self._paused is None:
-            self._changed.clear()
-            await self._changed.wait()
-        return self._indexed, self._paused
+    async def _until(self, condition: Callable[[], bool]) -> None:
+        # kopf's toggles can be awaited, but the set of them is replaced as kinds and
+        # namespaces come and go; a short poll follows all of it with no bookkeeping.
+        while not condition():  # noqa: ASYNC110 - see above
+            await asyncio.sleep(POLL_SECONDS)
 
     async def wait_active(self) -> None:
         """Return once kopf runs its watches and peering has not paused it."""
-        _, paused = await self._attached()
-        await paused.wait_for(False)
+        await self._until(lambda: self._paused is not None and not self._paused.is_on())
 
     async def wait_listed(self) -> None:
         """Return once kopf runs its watches, is not paused and has listed every kind."""
-        indexed, paused = await self._attached()
-        while True:
-            await paused.wait_for(False)
-            await indexed.wait_for(True)
-            if not paused.is_on():
-                return
+        await self._until(lambda: self.listed and not self.paused)
 
     async def wait_paused(self) -> None:
         """Return once peering pauses this (until then active) operator."""
-        _, paused = await self._attached()
-        await paused.wait_for(True)
+        await self._until(lambda: self._paused is not None and self._paused.is_on())
 
 
 async def lead(

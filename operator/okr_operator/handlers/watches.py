@@ -6,11 +6,13 @@ state for them (no progress, no diff-base, no finalizer), so the operator never
 writes metadata of user objects.
 
 Objects arrive through kopf *index* handlers, not event handlers: kopf calls
-every index handler of the initial listing of every kind before it calls any
-other handler, so the first event handler call (``_listed``) is the moment the
-engine knows every object and may start evaluating. That is what keeps a
-restart silent: no objective is rolled up before its key results are known.
-Deletions come through the event handlers (index handlers never see them).
+every index handler of the initial listing before it calls any other handler.
+The engine starts evaluating when ``kopf_state.lead`` sees kopf watching every
+kind in ``WATCHED_PLURALS`` with all of them listed, not at the first event
+handler call: kopf discovers the CRDs in rounds, and calls event handlers
+once the kinds it watches so far are listed, which need not be all of them.
+That is what keeps a restart silent. Deletions come through the event handlers (index handlers
+never see them).
 """
 
 from __future__ import annotations
@@ -183,7 +185,6 @@ class Watches:
 
     async def key_result_event(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
         """A KeyResult event: only deletions are news here."""
-        self._engine.listed()
         if type == "DELETED":
             ref = _ref(body)
             self._seen.pop((Kind.KEY_RESULT, ref), None)
@@ -191,7 +192,6 @@ class Watches:
 
     async def objective_event(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
         """An Objective event: only deletions are news here."""
-        self._engine.listed()
         if type == "DELETED":
             ref = _ref(body)
             self._seen.pop((Kind.OBJECTIVE, ref), None)
@@ -199,7 +199,6 @@ class Watches:
 
     async def check_in_event(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
         """A CheckIn event: only deletions are news here."""
-        self._engine.listed()
         if type == "DELETED":
             ref = _ref(body)
             self._seen.pop((Kind.CHECK_IN, ref), None)
@@ -207,7 +206,6 @@ class Watches:
 
     async def source_event(self, body: kopf.Body, type: str | None, **_: Any) -> None:  # noqa: A002 - kopf's kwarg
         """A source event: only deletions are news here."""
-        self._engine.listed()
         if type == "DELETED":
             kind = SourceKind(body.get("kind", SourceKind.PROMETHEUS_SOURCE))
             self._sources.remove_source(
