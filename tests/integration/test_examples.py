@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from okr_operator.api.spec import parse_key_result, parse_objective
+from okr_operator.api.spec import parse_check_in, parse_key_result, parse_objective
 from tests.conftest import Kubectl
 from tests.support.processes import start_http_server
 
@@ -117,6 +118,10 @@ def test_the_operator_parses_the_example(doc: dict[str, Any]) -> None:
         objective = parse_objective(doc)
         assert objective.title == doc["spec"]["title"]
         assert objective.labels == {"team": doc["metadata"]["labels"]["okr.dev/team"]}
+    elif doc["kind"] == "CheckIn":
+        check_in = parse_check_in(doc)
+        assert check_in.key_result == doc["spec"]["keyResultRef"]["name"]
+        assert check_in.time == datetime.fromisoformat(doc["spec"]["time"])  # explicit in examples
     else:
         pytest.fail(f"examples hold a {doc['kind']}: add it to this test")
 
@@ -126,12 +131,16 @@ def test_the_examples_hold_the_organisation_the_demo_shows() -> None:
         (p.values[0]["kind"], p.values[0]["metadata"]["name"]) for p in _demo_documents()
     )
     assert kinds == [
+        ("CheckIn", "labels-audited-2026-11-06"),
+        ("CheckIn", "labels-audited-2026-11-27"),
+        ("CheckIn", "model-refresh-time-2026-11-27"),
         ("KeyResult", "change-failure-rate"),
         ("KeyResult", "checkout-availability"),
         ("KeyResult", "checkout-p95-latency"),
         ("KeyResult", "customer-facing-incidents"),
         ("KeyResult", "data-drift-alerts"),
         ("KeyResult", "deployment-lead-time"),
+        ("KeyResult", "labels-audited"),
         ("KeyResult", "model-refresh-time"),
         ("KeyResult", "oncall-escalations"),
         ("Objective", "customers-can-rely-on-us"),
@@ -176,7 +185,9 @@ def served_metric_names(tmp_path_factory: pytest.TempPathFactory) -> Iterator[se
 def test_the_demo_exporter_serves_every_metric_the_examples_query(
     served_metric_names: set[str],
 ) -> None:
-    queried = set().union(*(_metric_names(kr["spec"]["query"]) for kr in _key_results()))
+    queried = set().union(
+        *(_metric_names(kr["spec"]["query"]) for kr in _key_results() if "query" in kr["spec"])
+    )
     assert queried == {
         "data_drift_detections_total",
         "deployment_lead_time_seconds_bucket",

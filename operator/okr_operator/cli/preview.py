@@ -26,11 +26,13 @@ from okr_operator.adapters.kube import KubeApi, NotFoundError
 from okr_operator.adapters.prometheus import PrometheusQuerier
 from okr_operator.adapters.sources import SourceResolver
 from okr_operator.api.spec import (
+    CHECK_IN,
     CLUSTER_PROMETHEUS_SOURCE,
     KEY_RESULT,
     OBJECTIVE,
     PROMETHEUS_SOURCE,
     SpecError,
+    parse_check_in,
     parse_key_result,
     parse_objective,
     parse_prometheus_source,
@@ -39,6 +41,7 @@ from okr_operator.api.status import key_result_status_to_dict, objective_status_
 from okr_operator.cli.common import Commands
 from okr_operator.cli.manifests import Document, load
 from okr_operator.cli.views import render_table, render_tree, table_json, wants_colour
+from okr_operator.domain.formatting import format_timestamp
 from okr_operator.domain.model import (
     GROUP,
     VERSION,
@@ -46,6 +49,7 @@ from okr_operator.domain.model import (
     KeyResultStatus,
     Objective,
     ObjectiveStatus,
+    OwnerCheckIn,
     Problem,
     Reason,
     SourceKind,
@@ -55,7 +59,7 @@ from okr_operator.domain.sources import PrometheusSourceSpec
 from okr_operator.services.preview import preview
 from okr_operator.services.problems import problem_status
 
-_NAMESPACED = (KEY_RESULT, OBJECTIVE, PROMETHEUS_SOURCE)
+_NAMESPACED = (KEY_RESULT, OBJECTIVE, CHECK_IN, PROMETHEUS_SOURCE)
 
 
 def register(commands: Commands) -> None:
@@ -276,6 +280,7 @@ async def _evaluate(
     key_results: list[KeyResult] = []
     objectives: list[Objective] = []
     bodies: dict[tuple[str, str], dict[str, Any]] = {}
+    check_ins = _check_ins(docs, at)
     for doc in docs:
         kind = doc.get("kind")
         if kind not in (KEY_RESULT, OBJECTIVE):
@@ -298,7 +303,11 @@ async def _evaluate(
             objects.append(_as_object(doc, status))
     try:
         result = await preview(
-            key_results, objectives, resolver=_Resolver(sources, specs, why_not), at=at
+            key_results,
+            objectives,
+            resolver=_Resolver(sources, specs, why_not),
+            at=at,
+            check_ins=check_ins,
         )
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
@@ -308,6 +317,25 @@ async def _evaluate(
     for ref, obj_status in result.objectives.items():
         objects.append(_as_object(bodies[(OBJECTIVE, str(ref))], obj_status))
     return objects
+
+
+def _check_ins(docs: list[dict[str, Any]], at: datetime) -> list[OwnerCheckIn]:
+    found: list[OwnerCheckIn] = []
+    for doc in docs:
+        if doc.get("kind") == CHECK_IN:
+            try:
+                found.append(parse_check_in(_created_at(doc, at)))
+            except SpecError as err:
+                print(f"okr preview: {err}", file=sys.stderr)
+    return found
+
+
+def _created_at(doc: dict[str, Any], at: datetime) -> dict[str, Any]:
+    # A CheckIn in a file has no creation time yet: one without spec.time counts from --at.
+    metadata = doc.get("metadata")
+    if not isinstance(metadata, Mapping) or "creationTimestamp" in metadata:
+        return doc
+    return {**doc, "metadata": {**metadata, "creationTimestamp": format_timestamp(at)}}
 
 
 def _cluster_sources(cluster: Cluster) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from okr_operator.domain.model import (
     KeyResultStatus,
     Objective,
     ObjectiveStatus,
+    OwnerCheckIn,
     Problem,
     Reason,
     Ref,
@@ -44,8 +45,12 @@ async def preview(
     *,
     resolver: QuerierResolver,
     at: datetime,
+    check_ins: Sequence[OwnerCheckIn] = (),
 ) -> Preview:
-    """Evaluate everything at ``at``; an objective not among ``objectives`` is not looked up."""
+    """Evaluate everything at ``at``; an objective not among ``objectives`` is not looked up.
+
+    Manual key results are measured by the ``check_ins`` given (those in the files).
+    """
     by_ref = {obj.ref: obj for obj in objectives}
     kr_status: dict[Ref, KeyResultStatus] = {}
     for kr in sorted(key_results, key=lambda k: k.ref):
@@ -64,7 +69,14 @@ async def preview(
             continue
         querier = await resolver.resolve(kr.ref.namespace, kr.source)
         period = kr.period or objective.period
-        outcome = await evaluate_key_result(kr, period, KeyResultStatus(), querier=querier, now=at)
+        mine = [
+            c
+            for c in check_ins
+            if (c.ref.namespace, c.key_result) == (kr.ref.namespace, kr.ref.name)
+        ]
+        outcome = await evaluate_key_result(
+            kr, period, KeyResultStatus(), querier=querier, now=at, check_ins=mine
+        )
         kr_status[kr.ref] = outcome.status
 
     obj_status: dict[Ref, ObjectiveStatus] = {}
