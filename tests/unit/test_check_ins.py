@@ -314,3 +314,31 @@ async def test_a_key_result_due_for_a_check_in_says_so() -> None:
         await wait_until(lambda: engine.snapshot().key_results[0].status.check_in_due is True)
         add_check_in(engine, check_in("w1", now()))
         await wait_until(lambda: engine.snapshot().key_results[0].status.check_in_due is False)
+
+
+async def test_a_restart_reads_check_ins_back_and_writes_nothing() -> None:
+    bench = Bench()
+    engine = bench.engine()
+    add_objective(engine, goal())
+    add_key_result(engine, kr("kr"))
+    item = check_in("w1", now() - timedelta(minutes=1), 0.7)
+    async with running(engine):
+        add_check_in(engine, item)
+        await wait_until(lambda: bench.writer.of("CheckIn", "w1"))
+        await wait_until(lambda: engine.snapshot().key_results[0].status.check_in is not None)
+    written = bench.writer.of("CheckIn", "w1")[-1]
+    status = engine.snapshot().key_results[0].status
+
+    again = Bench()
+    restarted = again.engine()
+    add_objective(restarted, goal())
+    add_key_result(restarted, kr("kr"), status=status)
+    restarted.upsert_check_in(
+        item.ref, uid="uid-w1", generation=1, spec=item, invalid=None, conditions=written
+    )
+    async with running(restarted):
+        # Its key result is evaluated on its own grid: the check-in in status stays.
+        await wait_until(lambda: again.observer.results)
+    assert again.writer.of("CheckIn", "w1") == []
+    assert again.events.messages("ConfidenceDropped") == []
+    assert restarted.snapshot().key_results[0].status.check_in == status.check_in
