@@ -117,9 +117,46 @@ def test_progress_and_health_follow_the_lag_rule(
         assert condition(status, "Ready")["status"] == "True"
         assert condition(status, "Ready")["reason"] == "Evaluated"
         assert condition(status, "DataAvailable")["reason"] == "DataReceived"
-        assert [p["value"] for p in status["history"]] == [value]
+        # Earlier days come from the backfill (test_history_is_filled_from_the_period_start).
+        assert status["history"][-1]["value"] == value
         assert _ts(status["valueTime"]) <= _ts(status["lastEvaluationTime"])
         assert "grade" not in status or status["grade"] is None
+
+
+@pytest.mark.usefixtures("up")
+def test_history_is_filled_from_the_period_start_by_one_range_query(
+    kube: Kube, ns: str, operator: RunningOperator
+) -> None:
+    kube.create(objective(ns))
+    kube.create(key_result(ns, "filled", series("ontrack"), 200, baseline=100))
+    status = kube.wait_status(
+        "KeyResult", ns, "filled", evaluated, what="a health", log=operator.log_tail()
+    )
+    points = status["history"]
+    today = _ts(points[-1]["time"]).date()
+    # One point a day at the period start's time of day, up to the evaluation; the
+    # day of the evaluation keeps its measured point. The series is 100 until a day
+    # before ANCHOR and 160 from then on; the 3h lookback reads the sample 30 minutes
+    # before each step, so day 49 (ANCHOR - 1d) still sees 100.
+    days = [history.START + timedelta(days=k) for k in range(51)]
+    days = [day for day in days if day.astimezone(UTC).date() != today]
+    assert [_ts(p["time"]) for p in points[:-1]] == days
+    expected_values = [100.0 if day < history.ANCHOR else 160.0 for day in days]
+    assert [p["value"] for p in points] == [*expected_values, 160.0]
+
+    # Progress from baseline 100 to target 200; health against the day's expected share
+    # (k/100): OnTrack within 0.10 behind, AtRisk within 0.25, OffTrack beyond.
+    def health(k: int, progress: float) -> str:
+        behind = k / 100 - progress
+        return "OnTrack" if behind <= 0.10 else "AtRisk" if behind <= 0.25 else "OffTrack"
+
+    ks = [round((day - history.START) / timedelta(days=1)) for day in days]
+    expected_progress = [(v - 100) / 100 for v in expected_values]
+    assert [p["progress"] for p in points[:-1]] == expected_progress
+    assert [p["health"] for p in points[:-1]] == [
+        health(k, prog) for k, prog in zip(ks, expected_progress, strict=True)
+    ]
+    assert status["forecast"]["basis"]["points"] == len(points)
 
 
 @pytest.mark.usefixtures("up")

@@ -151,6 +151,39 @@ class PrometheusQuerier:
         except TimeoutError:
             return self._timed_out()
 
+    async def query_range(
+        self, promql: str, start: datetime, end: datetime, step: timedelta
+    ) -> Mapping[str, Any]:
+        """Run a range query from ``start`` to ``end`` every ``step``, with the same deadline."""
+        timeout = self._connection.timeout.total_seconds()
+        deadline = time.monotonic() + timeout
+        form = {
+            "query": promql,
+            "start": f"{start.timestamp():.3f}",
+            "end": f"{end.timestamp():.3f}",
+            "step": f"{step.total_seconds():g}s",
+            "timeout": f"{max(timeout - 1, 1):g}s",
+        }
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._executor, self._request_sync, "/api/v1/query_range", form, deadline
+        )
+        try:
+            return await asyncio.wait_for(future, timeout + _GRACE_SECONDS)
+        except TimeoutError:
+            return self._timed_out()
+
+    def _request_sync(
+        self, path: str, form: Mapping[str, str], deadline: float
+    ) -> Mapping[str, Any]:
+        if deadline <= time.monotonic():
+            return self._timed_out()
+        try:
+            status_code, body = self._post_form(path, form, deadline)
+        except (requests.RequestException, _TooLargeError, _DeadlineError) as err:
+            return self._failure(err)
+        return _envelope_from(status_code, body, self.url, self._redactor)
+
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
@@ -181,10 +214,13 @@ class PrometheusQuerier:
             # it, so its own error text reaches the user instead of ours.
             "timeout": f"{max(timeout - 1, 1):g}s",
         }
+        return self._post_form("/api/v1/query", form, deadline)
+
+    def _post_form(self, path: str, form: Mapping[str, str], deadline: float) -> tuple[int, bytes]:
         session = self._client._session
         response = session.post(
-            f"{self._url}/api/v1/query",
-            data=form,
+            f"{self._url}{path}",
+            data=dict(form),
             headers=self._client.headers,
             auth=self._client.auth,
             timeout=deadline - time.monotonic(),

@@ -8,6 +8,7 @@ which computes the whole new status.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -361,3 +362,71 @@ def _ended(period: Period, score: _Score, measured: str) -> str:
 
 def _measurement(value: float, at: datetime) -> str:
     return f"value {format_number(value)} at {format_timestamp(at)}"
+
+
+def wants_backfill(
+    kr: KeyResult, period: Period, previous: KeyResultStatus, *, now: datetime
+) -> bool:
+    """Whether this first evaluation of a measured key result fills its history from the start.
+
+    Once per key result: only before its first evaluation (no lastEvaluationTime),
+    while its period runs and for a query without ``$__elapsed`` (which means
+    something else at every step, so one range query cannot answer it).
+    """
+    return (
+        previous.last_evaluation_time is None
+        and not kr.manual
+        and "$__elapsed" not in kr.query
+        and phase(period, now) is Phase.ACTIVE
+    )
+
+
+def backfill(
+    kr: KeyResult,
+    period: Period,
+    status: KeyResultStatus,
+    points: Sequence[tuple[datetime, float]],
+) -> KeyResultStatus:
+    """``status`` with one history point per day of ``points`` before the newest point's day.
+
+    Each point is graded as an evaluation at its time would have been (progress
+    from the baseline in force, health against the share of the period elapsed
+    then); days that already have a point keep it. The forecast follows.
+    """
+    if status.baseline is None and kr.direction not in _THRESHOLDS:
+        return status  # nothing to grade against yet
+    known = {point.time.astimezone(UTC).date() for point in status.history}
+    history = status.history
+    for moment, value in points:
+        if not _within(moment, period) or moment.astimezone(UTC).date() in known:
+            continue
+        score = _score(kr, status.baseline, value)
+        if isinstance(score, Problem) or score.progress is None:
+            return status
+        expected = expected_progress(period, moment)
+        health = _running_health(score, kr=kr, expected=expected)
+        history = record(
+            history, CheckIn(time=moment, progress=score.progress, health=health, value=value)
+        )
+        known.add(moment.astimezone(UTC).date())
+    if history == status.history:
+        return status
+    direction = kr.direction
+    if direction is None and status.baseline is not None:
+        direction = _score_direction(kr, status.baseline)
+    forecast = forecast_key_result(
+        history,
+        period,
+        baseline=status.baseline,
+        target=kr.target,
+        direction=direction,
+        success=_success(kr),
+    )
+    return replace(status, history=history, forecast=forecast)
+
+
+def _score_direction(kr: KeyResult, baseline: float) -> Direction | None:
+    try:
+        return infer_direction(baseline, kr.target)
+    except ValueError:
+        return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from okr_operator.domain.model import Observation, OnEmpty, Problem, Reason, Sample
@@ -150,3 +151,48 @@ def _sample(pair: object) -> Observation:
     if math.isinf(value):
         return Problem(Reason.NOT_A_NUMBER, f"query returned {'+Inf' if value > 0 else '-Inf'}")
     return Sample(value)
+
+
+def interpret_range(envelope: Mapping[str, Any]) -> list[tuple[datetime, float]] | Problem:
+    """The (time, value) points of a range query's one series, finite values only.
+
+    No series is an empty list (nothing retained); more than one is a Problem:
+    a history needs one number per step.
+    """
+    if envelope.get("status") != "success":
+        error = printable(str(envelope.get("error", "no error text")), _MAX_ERROR)
+        return Problem(Reason.QUERY_FAILED, f"range query failed: {error}")
+    try:
+        result = _matrix(envelope)
+        if len(result) > 1:
+            return Problem(Reason.AMBIGUOUS_RESULT, f"range query returned {len(result)} series")
+        return _points(result[0]) if result else []
+    except _MalformedError as error:
+        return Problem(Reason.QUERY_FAILED, f"malformed range response: {error}")
+
+
+def _matrix(envelope: Mapping[str, Any]) -> Sequence[Any]:
+    data = envelope.get("data")
+    if not isinstance(data, Mapping) or data.get("resultType") != "matrix":
+        raise _MalformedError("no matrix")
+    result = data.get("result")
+    if not isinstance(result, Sequence) or isinstance(result, str):
+        raise _MalformedError("no result list")
+    return result
+
+
+def _points(series: object) -> list[tuple[datetime, float]]:
+    values = series.get("values") if isinstance(series, Mapping) else None
+    if not isinstance(values, Sequence):
+        raise _MalformedError("no values")
+    points: list[tuple[datetime, float]] = []
+    for item in values:
+        try:
+            stamp, raw = item
+            number = float(raw)
+            moment = datetime.fromtimestamp(float(stamp), tz=UTC)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise _MalformedError(f"point {item!r}") from error
+        if math.isfinite(number):
+            points.append((moment, number))
+    return points

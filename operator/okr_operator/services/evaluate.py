@@ -7,11 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from okr_operator.domain.checkins import first_value, value_at
 from okr_operator.domain.durations import expand_query
-from okr_operator.domain.evaluation import Action, Plan, next_status, plan
+from okr_operator.domain.evaluation import (
+    Action,
+    Plan,
+    backfill,
+    next_status,
+    plan,
+    wants_backfill,
+)
 from okr_operator.domain.model import (
     KeyResult,
     KeyResultStatus,
@@ -23,10 +30,13 @@ from okr_operator.domain.model import (
     Reason,
     Sample,
 )
-from okr_operator.domain.promql_result import interpret
+from okr_operator.domain.promql_result import interpret, interpret_range
 from okr_operator.domain.query_check import Verdict, check, reconcile, verdict
-from okr_operator.services.ports import Querier
+from okr_operator.services.ports import Querier, RangeQuerier
 from okr_operator.services.results import Result
+
+# One history point a day, like the evaluations record.
+BACKFILL_STEP = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +101,28 @@ async def evaluate_key_result(
         now=now,
         query_check=None if isinstance(querier, Problem) else check(kr, querier.language, heard),
     )
+    if (
+        isinstance(querier, RangeQuerier)
+        and isinstance(observation, Sample)
+        and wants_backfill(kr, period, previous, now=now)
+    ):
+        status = await _backfill(kr, period, status, querier, now)
     return Outcome(status=status, plan=the_plan, observation=observation or baseline)
+
+
+async def _backfill(
+    kr: KeyResult, period: Period, status: KeyResultStatus, querier: RangeQuerier, now: datetime
+) -> KeyResultStatus:
+    """History from the period start: one range query at one-day steps, best effort.
+
+    The source answers for what it retains; a failed or ambiguous answer leaves
+    the history as it is (the next evaluations record it day by day anyway).
+    """
+    envelope = await querier.query_range(kr.query, period.start, now, BACKFILL_STEP)
+    points = interpret_range(envelope)
+    if isinstance(points, Problem):
+        return status
+    return backfill(kr, period, status, points)
 
 
 def _evaluate_manual(

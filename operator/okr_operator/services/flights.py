@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from okr_operator.domain.model import QueryLanguage
-from okr_operator.services.ports import Clock, Querier
+from okr_operator.services.ports import Clock, Querier, RangeQuerier
 
 _Key = tuple[Querier, str, datetime]
 
@@ -73,3 +73,11 @@ class _Shared:
     async def query(self, promql: str, at: datetime) -> Mapping[str, Any]:
         """The shared answer to ``promql`` at ``at``."""
         return await self._flights.query(self._querier, promql, at)
+
+    async def query_range(
+        self, promql: str, start: datetime, end: datetime, step: timedelta
+    ) -> Mapping[str, Any]:
+        """A range query, not shared: each key result backfills once."""
+        if not isinstance(self._querier, RangeQuerier):
+            return {"status": "error", "errorType": "unsupported", "error": "no range queries"}
+        return await self._querier.query_range(promql, start, end, step)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 from okr_operator.domain.model import (
     Condition,
@@ -50,6 +50,17 @@ class Querier(Protocol):
         (``{"status": "error", "errorType": ..., "error": ...}``), never as an
         exception, so one bad endpoint is just one bad result.
         """
+        ...
+
+
+@runtime_checkable
+class RangeQuerier(Querier, Protocol):
+    """A querier that also answers range queries (``/api/v1/query_range``)."""
+
+    async def query_range(
+        self, promql: str, start: datetime, end: datetime, step: timedelta
+    ) -> Mapping[str, Any]:
+        """The JSON body of a range query; failures come back as error envelopes."""
         ...
 
 
