@@ -96,22 +96,27 @@ def ha_kubeconfig(admin_kubeconfig: Path, ha_namespace: str, tmp_path: Path) -> 
     )
 
 
+def _start(
+    kubeconfig: Path, namespace: str, url: str, workdir: Path, *extra: str
+) -> RunningOperator:
+    return start_operator(
+        kubeconfig=kubeconfig,
+        prometheus_url=url,
+        workdir=workdir,
+        namespaces=[namespace],
+        status_interval="1h",
+        extra_args=["--peering", f"okr-{namespace}", "--peering-lifetime", str(LIFETIME), *extra],
+    )
+
+
 @pytest.fixture
 def pair(
     ha_kubeconfig: Path, ha_namespace: str, prometheus: RunningProcess, tmp_path: Path
 ) -> Iterator[list[RunningOperator]]:
     started: list[RunningOperator] = []
-    peering = f"okr-{ha_namespace}"
 
     def start(name: str) -> RunningOperator:
-        running = start_operator(
-            kubeconfig=ha_kubeconfig,
-            prometheus_url=prometheus.url,
-            workdir=tmp_path / name,
-            namespaces=[ha_namespace],
-            status_interval="1h",
-            extra_args=["--peering", peering, "--peering-lifetime", str(LIFETIME)],
-        )
+        running = _start(ha_kubeconfig, ha_namespace, prometheus.url, tmp_path / name)
         started.append(running)
         return running
 
@@ -198,3 +203,38 @@ def test_the_standby_should_take_over_silently_after_sigkill(
         "kopf.dev", "v1", "clusterkopfpeerings", f"okr-{ha_namespace}"
     )
     assert len(peering.get("status") or {}) == 1, peering
+
+
+def test_an_active_replica_should_step_down_when_a_higher_priority_one_joins(
+    kube: Kube,
+    ha_kubeconfig: Path,
+    ha_namespace: str,
+    prometheus: RunningProcess,
+    tmp_path: Path,
+) -> None:
+    """Never two writers: the paused one stops its engine and exits, to restart as a standby."""
+    first = _start(ha_kubeconfig, ha_namespace, prometheus.url, tmp_path / "first")
+    second: RunningOperator | None = None
+    try:
+        kube.wait(
+            "the first operator to be active",
+            lambda: readyz(first) == (200, "active: every kind listed, state restored"),
+            log=first.log_tail(),
+        )
+        # The highest priority there is: kopf pauses the first one in its favour.
+        second = _start(
+            ha_kubeconfig, ha_namespace, prometheus.url, tmp_path / "second",
+            "--peering-priority", str(2**62),
+        )  # fmt: skip
+        kube.wait("the first operator to exit", lambda: first.process.poll() is not None)
+        assert first.process.returncode == 0
+        assert "paused by peering after evaluating: stepping down" in first.log_tail(400)
+        kube.wait(
+            "the second operator to be active",
+            lambda: readyz(second) == (200, "active: every kind listed, state restored"),
+            log=second.log_tail(),
+        )
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
