@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import admin_kubeconfig, kube, prometheus
+from tests.e2e.conftest import admin_kubeconfig, kube, operator_kubeconfig, prometheus
 
-__all__ = ["admin_kubeconfig", "kube", "prometheus"]
+__all__ = ["admin_kubeconfig", "kube", "operator_kubeconfig", "prometheus"]

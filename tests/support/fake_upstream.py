@@ -30,6 +30,8 @@ class FakeUpstream:
         self.stop = stop
         self.requests: dict[str, int] = {}
         self.lock = threading.Lock()
+        # What mode "value" answers, as a scalar; a test changes it at will.
+        self.value = "42"
 
     def url(self, mode: str) -> str:
         """The base URL of one behaviour."""
@@ -90,6 +92,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _binary(self, upstream: FakeUpstream) -> None:
         self._answer(502, b"bad\x00gateway\x1b[31m " + b"x" * 5000, "application/octet-stream")
+
+    def _value(self, upstream: FakeUpstream) -> None:
+        body = {
+            "status": "success",
+            "data": {"resultType": "scalar", "result": [0, upstream.value]},
+        }
+        self._answer(200, json.dumps(body).encode(), "application/json")
 
     def _nuljson(self, upstream: FakeUpstream) -> None:
         # Prometheus's error shape, its text full of what JSON may escape:
