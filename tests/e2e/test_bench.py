@@ -440,6 +440,11 @@ def pinned_versions() -> dict[str, str]:
     [
         ("helm reports its pinned version", ["helm", "version", "--short"], "v{HELM_VERSION}"),
         ("kubeconform reports its pinned version", ["kubeconform", "-v"], "v{KUBECONFORM_VERSION}"),
+        (
+            "kube-score reports its pinned version",
+            ["kube-score", "version"],
+            "kube-score version: v{KUBE_SCORE_VERSION}, commit: N/A, built: N/A",
+        ),
         ("promtool is Debian's 2.42.0", ["promtool", "--version"], "promtool, version 2.42.0+ds"),
         ("etcd reports its pinned version", ["etcd", "--version"], "etcd Version: {ETCD_VERSION}"),
         (

@@ -205,7 +205,7 @@ BAD_VALUES = [
         ],
     ),
     BadValues(
-        "A replica count should be rejected because the operator runs as one replica",
+        "A replica count should be rejected: replicas come from ha.replicas, with peering",
         {"replicaCount": 2},
         ["- at '': additional properties 'replicaCount' not allowed"],
     ),
