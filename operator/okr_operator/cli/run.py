@@ -186,9 +186,9 @@ def register(commands: Commands) -> None:
     peering.add_argument(
         "--peering",
         metavar="NAME",
-        help="run as one of several replicas: the kopf peering object NAME (a ClusterKopfPeering "
-        "with -A, else a KopfPeering in each watched namespace) elects the one that evaluates "
-        "and writes; the others stand by (default: standalone, one replica)",
+        help="run as one of several replicas: the kopf ClusterKopfPeering NAME (created if "
+        "missing) elects the one that evaluates and writes; the others stand by "
+        "(default: standalone, one replica)",
     )
     peering.add_argument(
         "--peering-priority",
