@@ -48,6 +48,8 @@ def range_series(
 def _unsupported(kr: KeyResultSnapshot) -> str | None:
     if kr.spec is None or kr.period is None:
         return "no valid spec or period"
+    if kr.spec.manual:
+        return "a manual key result, measured by its check-ins, has no query to replay"
     if "$__elapsed" in kr.spec.query:
         return "its query uses $__elapsed, which a range query cannot replay"
     if kr.spec.source is not None:
