@@ -537,3 +537,107 @@ def test_what_the_schema_cannot_check_is_reported_as_invalid_spec(kube: Kube, ns
         condition(fixed, "Ready")["reason"],
         condition(fixed, "Stalled"),
     ) == (3.0, "OnTrack", "Evaluated", {})
+
+
+@pytest.mark.usefixtures("up")
+def test_a_forecast_from_the_backfilled_history(kube: Kube, ns: str) -> None:
+    kube.create(objective(ns))
+    # "failures" is 3 at every sample: the least-squares line is flat at 3, so the
+    # forecast value at the period end is 3 whatever the points' times.
+    kube.create(key_result(ns, "below", series("failures"), 5, direction="StayBelow"))
+    kube.create(key_result(ns, "above", series("failures"), 5, direction="StayAbove"))
+    below = kube.wait_status("KeyResult", ns, "below", evaluated, what="a health")
+    above = kube.wait_status("KeyResult", ns, "above", evaluated, what="a health")
+    points = len(below["history"])
+    assert points >= 50  # the backfill: one a day since the period start
+    first, last = _ts(below["history"][0]["time"]), _ts(below["history"][-1]["time"])
+    days = round((last - first).total_seconds() / 86400, 4)
+    assert below["forecast"] == {
+        "value": 3.0,
+        "progress": 1.0,
+        "achieves": True,
+        "basis": {"points": points, "days": days},
+    }
+    assert (above["forecast"]["value"], above["forecast"]["progress"]) == (3.0, 0.0)
+    assert above["forecast"]["achieves"] is False
+    goal = kube.wait_status(
+        "Objective", ns, "goal", lambda s: bool(s.get("forecast")), what="a forecast"
+    )
+    # The weighted mean of the members' forecast progress: (1 + 0) / 2.
+    assert goal["forecast"]["progress"] == 0.5
+
+
+@pytest.mark.usefixtures("up")
+def test_aspirational_health_and_grading_and_a_committed_miss(kube: Kube, ns: str) -> None:
+    kube.create(objective(ns))
+    kube.create(objective(ns, "stretch", commitment="Aspirational"))
+    # "atrisk" is 130 now: progress 0.3 where 0.5 is expected. Committed: AtRisk
+    # (0.2 behind); aspirational: against 0.7 x 0.5 = 0.35, only 0.05 behind: OnTrack.
+    kube.create(key_result(ns, "committed", series("atrisk"), 200, baseline=100))
+    stretch = key_result(ns, "aspirational", series("atrisk"), 200, baseline=100)
+    stretch["spec"]["objectiveRef"] = {"name": "stretch"}
+    kube.create(stretch)
+    committed = kube.wait_status("KeyResult", ns, "committed", evaluated, what="a health")
+    aspirational = kube.wait_status("KeyResult", ns, "aspirational", evaluated, what="a health")
+    assert (committed["health"], committed["commitment"]) == ("AtRisk", "Committed")
+    assert (aspirational["health"], aspirational["commitment"]) == ("OnTrack", "Aspirational")
+
+    # An ended period: "captured" is 40 at its end; target 50 from 0 grades 0.8.
+    end = history.ANCHOR - timedelta(days=2)
+    ended = {"start": (end - timedelta(days=30)).isoformat(), "end": end.isoformat()}
+    kube.create(objective(ns, "last-quarter", period=ended))
+    kube.create(objective(ns, "last-stretch", period=ended, commitment="Aspirational"))
+    missed = key_result(ns, "missed", series("captured"), 50, baseline=0)
+    missed["spec"]["objectiveRef"] = {"name": "last-quarter"}
+    achieved = key_result(ns, "achieved", series("captured"), 50, baseline=0)
+    achieved["spec"]["objectiveRef"] = {"name": "last-stretch"}
+    kube.create(missed)
+    kube.create(achieved)
+    missed_status = kube.wait_status("KeyResult", ns, "missed", evaluated, what="a grade")
+    achieved_status = kube.wait_status("KeyResult", ns, "achieved", evaluated, what="a grade")
+    assert (missed_status["grade"], missed_status["health"]) == (0.8, "Missed")
+    assert (achieved_status["grade"], achieved_status["health"]) == (0.8, "Achieved")
+
+    def reasons(name: str) -> list[str]:
+        return [e.reason for e in kube.events(ns, name)]
+
+    kube.wait("the CommittedMissed Event", lambda: "CommittedMissed" in reasons("missed"))
+    event = next(e for e in kube.events(ns, "missed") if e.reason == "CommittedMissed")
+    assert event.type == "Warning"
+    assert event.message == "committed key result missed (graded 0.80 of 1.00): a postmortem is due"
+    assert "CommittedMissed" not in reasons("achieved")
+
+
+@pytest.mark.usefixtures("up")
+def test_carried_from_shows_last_periods_grade(kube: Kube, ns: str) -> None:
+    end = history.ANCHOR - timedelta(days=2)
+    ended = {"start": (end - timedelta(days=30)).isoformat(), "end": end.isoformat()}
+    kube.create(objective(ns, "last-quarter", period=ended))
+    earlier = key_result(ns, "deploys-q3", series("captured"), 80, baseline=0)
+    earlier["spec"]["objectiveRef"] = {"name": "last-quarter"}
+    kube.create(earlier)
+    kube.wait_status(
+        "KeyResult", ns, "deploys-q3", lambda s: s.get("grade") is not None, what="a grade"
+    )
+    kube.create(objective(ns, carriedFrom={"name": "last-quarter"}))
+    kube.create(
+        key_result(
+            ns, "deploys", series("ontrack"), 200, baseline=100, carriedFrom={"name": "deploys-q3"}
+        )
+    )
+    status = kube.wait_status(
+        "KeyResult",
+        ns,
+        "deploys",
+        lambda s: (s.get("carriedFrom") or {}).get("grade") is not None,
+        what="the carried-over grade",
+    )
+    assert status["carriedFrom"] == {"namespace": ns, "name": "deploys-q3", "grade": 0.5}
+    goal = kube.wait_status(
+        "Objective",
+        ns,
+        "goal",
+        lambda s: (s.get("carriedFrom") or {}).get("grade") is not None,
+        what="the carried-over grade",
+    )
+    assert goal["carriedFrom"] == {"namespace": ns, "name": "last-quarter", "grade": 0.5}
