@@ -166,3 +166,56 @@ def test_no_status_patch_is_unready_naming_the_rule_without_tracebacks(
         assert "Traceback" not in running.log_tail(100_000)
     finally:
         running.stop()
+
+
+def test_no_secret_get_is_unready_naming_the_rule_and_blames_no_source(
+    admin_kubeconfig: Path, kube: Kube, team: str, prometheus: RunningProcess, tmp_path: Path
+) -> None:
+    kube.core.create_namespaced_secret(
+        team, {"metadata": {"name": "token"}, "stringData": {"token": "tok-3f9a1c7e"}}
+    )
+    kube.create(
+        {
+            "apiVersion": "okr.dev/v1alpha1",
+            "kind": "PrometheusSource",
+            "metadata": {"name": "prom", "namespace": team},
+            "spec": {
+                "url": prometheus.url,
+                "bearerTokenSecretRef": {"name": "token", "key": "token"},
+            },
+        }
+    )
+    kube.create(
+        key_result(
+            team, "kr-secret", series("steady"), 100,
+            sourceRef={"kind": "PrometheusSource", "name": "prom"},
+        )
+    )  # fmt: skip
+    running, full = run_without(
+        admin_kubeconfig, team,
+        ('["secrets", "configmaps"]', '["configmaps"]'), prometheus, tmp_path,
+    )  # fmt: skip
+    try:
+        rule = f"get secrets in namespace {team}"
+        kube.wait(
+            "/readyz to name the missing rule",
+            lambda: readyz(running) == (503, f"forbidden: missing RBAC rules: {rule}"),
+            log=running.log_tail(),
+        )
+        kube.wait(
+            "the key result with the default source evaluated",
+            lambda: evaluated(kube.get("KeyResult", team, "kr").get("status") or {}),
+            log=running.log_tail(),
+        )
+        status = kube.get("KeyResult", team, "kr-secret").get("status") or {}
+        assert not status.get("conditions"), status  # nothing blamed on it
+        assert "Traceback" not in running.log_tail(100_000)
+        _kubectl(admin_kubeconfig, "apply", "-f", "-", stdin=full)
+        kube.wait(
+            "the key result evaluated once the rule is granted",
+            lambda: evaluated(kube.get("KeyResult", team, "kr-secret").get("status") or {}),
+            log=running.log_tail(),
+        )
+        kube.wait("/readyz 200", lambda: readyz(running)[0] == 200, log=running.log_tail())
+    finally:
+        running.stop()

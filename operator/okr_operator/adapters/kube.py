@@ -36,7 +36,7 @@ from okr_operator.domain.model import (
     Ref,
 )
 from okr_operator.domain.text import printable
-from okr_operator.services.ports import WriteFailedError
+from okr_operator.services.ports import ApiUnavailableError, WriteFailedError
 
 log = logging.getLogger("okr_operator.kube")
 T = TypeVar("T")
@@ -256,6 +256,12 @@ class KubeApi:
             delay = min(delay * 2, EVENT_RETRY_MAX)
         log.info("Every waiting Event is posted")
 
+    def _unavailable(self, err: ApiException, rule: Rule) -> ApiUnavailableError:
+        if err.status == 403:
+            self._permissions.refused(rule)
+            return ApiUnavailableError(f"forbidden: missing RBAC rule {rule}")
+        return ApiUnavailableError(f"the API server answered {err.status} {err.reason}")
+
     async def close(self) -> None:
         """Stop retrying Events (those still waiting are logged as lost)."""
         if self._pending:
@@ -265,21 +271,29 @@ class KubeApi:
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, str]:
         """Return a Secret's data decoded as UTF-8 text."""
+        rule = Rule("get", "secrets", group="", namespace=namespace)
         try:
             secret = await self._call(lambda: self._core.read_namespaced_secret(name, namespace))
         except ApiException as err:
             if err.status == 404:
                 raise NotFoundError(f"Secret {namespace}/{name} not found") from None
-            raise
+            raise self._unavailable(err, rule) from None
+        except _UNREACHABLE as err:
+            raise ApiUnavailableError(f"cannot reach the API server: {_reason(err)}") from None
+        self._permissions.allowed(rule)
         data = secret.data or {}
         return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in data.items()}
 
     async def read_config_map(self, namespace: str, name: str) -> dict[str, str]:
         """Return a ConfigMap's data."""
+        rule = Rule("get", "configmaps", group="", namespace=namespace)
         try:
             cm = await self._call(lambda: self._core.read_namespaced_config_map(name, namespace))
         except ApiException as err:
             if err.status == 404:
                 raise NotFoundError(f"ConfigMap {namespace}/{name} not found") from None
-            raise
+            raise self._unavailable(err, rule) from None
+        except _UNREACHABLE as err:
+            raise ApiUnavailableError(f"cannot reach the API server: {_reason(err)}") from None
+        self._permissions.allowed(rule)
         return dict(cm.data or {})

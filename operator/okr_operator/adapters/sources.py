@@ -31,6 +31,7 @@ from okr_operator.adapters.prometheus import (
 )
 from okr_operator.domain.model import Problem, QueryLanguage, Reason, SourceKind, SourceRef
 from okr_operator.domain.sources import PrometheusSourceSpec, SecretKeyRef
+from okr_operator.services.ports import ApiUnavailableError
 
 
 class _MissingCredentialError(LookupError):
@@ -185,10 +186,25 @@ class SourceResolver:
         ):
             return cached.querier
         secrets_namespace = self._operator_namespace if cluster else namespace
+        return await self._build(key, spec, cached, secrets_namespace, f"{source.kind} {where}")
+
+    async def _build(
+        self,
+        key: _Key,
+        spec: PrometheusSourceSpec,
+        cached: _Cached | None,
+        secrets_namespace: str,
+        owner: str,
+    ) -> PrometheusQuerier | Problem:
+        """A querier with the credentials read now (the cached one if they cannot be)."""
         try:
-            connection = await self._connection(spec, secrets_namespace, f"{source.kind} {where}")
+            connection = await self._connection(spec, secrets_namespace, owner)
         except (NotFoundError, _MissingCredentialError) as err:
             return Problem(Reason.REFERENCE_NOT_FOUND, str(err))
+        except ApiUnavailableError:
+            if cached is not None and cached.spec == spec:
+                return cached.querier  # credentials read before still serve
+            raise
         querier = PrometheusQuerier(
             connection,
             executor=self._lane(key, spec.max_concurrent_queries).executor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,7 +22,7 @@ from okr_operator.domain.model import (
 )
 from okr_operator.services.evaluate import evaluate_key_result
 from okr_operator.services.flights import Flights
-from okr_operator.services.ports import Clock, Observer, QuerierResolver
+from okr_operator.services.ports import ApiUnavailableError, Clock, Observer, QuerierResolver
 from okr_operator.services.problems import problem_status
 from okr_operator.services.publisher import Publisher
 from okr_operator.services.registry import KeyResultEntry, Registry
@@ -34,6 +35,9 @@ _NO_QUERIER = Problem(Reason.INVALID_SPEC, "a manual key result has no query")
 # The write interval of a key result whose spec is invalid (so it has no
 # interval of its own): the default of spec.interval.
 _DEFAULT_INTERVAL = timedelta(minutes=1)
+# When an evaluation that could not read its source's Secret is tried again.
+_UNAVAILABLE_RETRY = timedelta(seconds=5)
+log = logging.getLogger("okr_operator.engine")
 
 
 class KeyResults:
@@ -86,7 +90,15 @@ class KeyResults:
                     kr, period, previous, querier=_NO_QUERIER, now=now, check_ins=check_ins
                 )
             else:
-                querier = await self._resolver.resolve(kr.ref.namespace, kr.source)
+                try:
+                    querier = await self._resolver.resolve(kr.ref.namespace, kr.source)
+                except ApiUnavailableError as err:
+                    # Not the key result's fault: write nothing, try again soon.
+                    log.warning(
+                        "Cannot read what the source needs; retrying",
+                        extra={"object": f"{entry.kind} {entry.ref}", "error": str(err)},
+                    )
+                    return moment + _UNAVAILABLE_RETRY
                 shared = querier if isinstance(querier, Problem) else self._flights.share(querier)
                 outcome = await evaluate_key_result(kr, period, previous, querier=shared, now=now)
             status, result = outcome.status, outcome.result

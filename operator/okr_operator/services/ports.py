@@ -68,7 +68,11 @@ class QuerierResolver(Protocol):
     """Finds the endpoint a key result queries."""
 
     async def resolve(self, namespace: str, source: SourceRef | None) -> Querier | Problem:
-        """Return the querier for ``source`` (None: the operator's default)."""
+        """Return the querier for ``source`` (None: the operator's default).
+
+        Raises ``ApiUnavailableError`` when its Secret or ConfigMap cannot be
+        read for a reason that is not the object's (API server down, RBAC).
+        """
         ...
 
     def slot(self, namespace: str, source: SourceRef | None) -> AbstractAsyncContextManager[object]:
@@ -78,6 +82,14 @@ class QuerierResolver(Protocol):
         takes a global slot: a hanging source then holds only its own.
         """
         ...
+
+
+class ApiUnavailableError(Exception):
+    """What an evaluation needs from the API server (a source's Secret) cannot be read now.
+
+    The API server is down, or the operator lacks the RBAC rule: neither is the
+    object's fault, so nothing is written on it; the evaluation is tried again soon.
+    """
 
 
 class WriteFailedError(Exception):
