@@ -33,6 +33,7 @@ from okr_operator.domain.model import (
     Display,
     Health,
     KeyResultStatus,
+    LatestCheckIn,
     ObjectiveStatus,
 )
 from tests.conftest import Kubectl
@@ -262,6 +263,30 @@ DURATION = "'^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]
             [f'spec.timeout: Invalid value: "30": spec.timeout in body should match {DURATION}'],
             id="PrometheusSource: timeout without unit",
         ),
+        pytest.param(
+            "KeyResult",
+            with_changes(KEY_RESULT_SPEC, manual=True),
+            ["spec: Invalid value: exactly one of spec.query or spec.manual (true) must be set"],
+            id="KeyResult: query and manual",
+        ),
+        pytest.param(
+            "KeyResult",
+            with_changes(KEY_RESULT_SPEC, query=None),
+            ["spec: Invalid value: exactly one of spec.query or spec.manual (true) must be set"],
+            id="KeyResult: neither query nor manual",
+        ),
+        pytest.param(
+            "CheckIn",
+            {"keyResultRef": {"name": "kr"}, "confidence": 1.5},
+            ["spec.confidence: Invalid value: 1.5: spec.confidence must be between 0 and 1"],
+            id="CheckIn: confidence above 1",
+        ),
+        pytest.param(
+            "CheckIn",
+            {"keyResultRef": {"name": "kr"}, "confidence": -0.1},
+            ["spec.confidence: Invalid value: -0.1: spec.confidence must be between 0 and 1"],
+            id="CheckIn: confidence below 0",
+        ),
     ],
 )
 def test_the_api_server_refuses_invalid_specs(
@@ -315,6 +340,7 @@ def test_valid_objects_are_stored_with_their_defaults(
             manifest("Objective", "fast-checkout", OBJECTIVE_SPEC),
             manifest("KeyResult", "incidents", KEY_RESULT_SPEC),
             manifest("PrometheusSource", "mimir", SOURCE_SPEC),
+            manifest("CheckIn", "week-1", {"keyResultRef": {"name": "incidents"}, "confidence": 1}),
         ]
     )
     kubectl("create", "-n", ns, "-f", "-", input=documents)
@@ -366,6 +392,7 @@ def test_kubectl_get_okr_lists_every_kind_and_short_names_work(
             manifest("Objective", "fast-checkout", OBJECTIVE_SPEC),
             manifest("KeyResult", "incidents", KEY_RESULT_SPEC),
             manifest("PrometheusSource", "mimir", SOURCE_SPEC),
+            manifest("CheckIn", "week-1", {"keyResultRef": {"name": "incidents"}, "confidence": 1}),
         ]
     )
     kubectl("create", "-n", kube_namespace, "-f", "-", input=documents)
@@ -377,6 +404,7 @@ def test_kubectl_get_okr_lists_every_kind_and_short_names_work(
         listed = kubectl("get", "okr", "-n", kube_namespace, "-o", "name").stdout.split()
         namespaced = sorted(n for n in listed if not n.startswith("clusterprometheussource."))
         assert namespaced == [
+            "checkin.okr.dev/week-1",
             "keyresult.okr.dev/incidents",
             "objective.okr.dev/fast-checkout",
             "prometheussource.okr.dev/mimir",
@@ -389,6 +417,7 @@ def test_kubectl_get_okr_lists_every_kind_and_short_names_work(
                 ("kr", "-n", kube_namespace),
                 ("promsource", "-n", kube_namespace),
                 ("cpromsource", shared),
+                ("checkin", "-n", kube_namespace),
             )
         ]
         assert by_short_name == [
@@ -396,6 +425,7 @@ def test_kubectl_get_okr_lists_every_kind_and_short_names_work(
             ["keyresult.okr.dev/incidents"],
             ["prometheussource.okr.dev/mimir"],
             [f"clusterprometheussource.okr.dev/{shared}"],
+            ["checkin.okr.dev/week-1"],
         ]
     finally:
         kubectl("delete", "clusterprometheussource", shared, "--wait=false")
@@ -563,6 +593,10 @@ def test_a_complete_key_result_status_is_accepted_and_reads_back(
         history=HISTORY,
         conditions=CONDITIONS,
         display=Display(value="9.75 incidents", target="3 incidents"),
+        check_in=LatestCheckIn(
+            name="week-1", time=at(2), confidence=0.7, note="ok", author="ana", value=9.5
+        ),
+        check_in_due=False,
     )
     patch = {"status": key_result_status_to_dict(first)}
     kubectl(
