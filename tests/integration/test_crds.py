@@ -358,6 +358,7 @@ def test_valid_objects_are_stored_with_their_defaults(
         "period": {"quarter": "2026-Q4", "timeZone": "UTC"},
         "weight": 1,
         "rollup": "WeightedAverage",
+        "commitment": "Committed",
     }
     assert key_result["spec"] == {
         **KEY_RESULT_SPEC,
@@ -464,6 +465,8 @@ def test_printer_columns_show_status_and_spec(kubectl: Kubectl, kube_namespace: 
         "expectedProgress": 0.6,
         "health": "AtRisk",
         "conditions": [ready],
+        "forecast": {"value": 5.0, "progress": 0.8, "achieves": False},
+        "commitment": "Aspirational",
     }
     rolled = {
         "progress": 0.5556,
@@ -477,11 +480,13 @@ def test_printer_columns_show_status_and_spec(kubectl: Kubectl, kube_namespace: 
             "-p", json.dumps({"status": body}),
         )  # fmt: skip
 
-    kr_columns = ["VALUE", "TARGET", "PROGRESS", "EXPECTED", "HEALTH", "READY", "REASON"]
-    kr_cells = ["7.123 incidents", "3 incidents", "0.5556", "0.6", "AtRisk", "False", "QueryFailed"]
+    kr_columns = ["VALUE", "TARGET", "PROGRESS", "EXPECTED", "FORECAST", "HEALTH", "READY"]
+    kr_columns.append("REASON")
+    kr_cells = ["7.123 incidents", "3 incidents", "0.5556", "0.6", "0.8", "AtRisk", "False"]
+    kr_cells.append("QueryFailed")
     assert columns(kubectl("get", "kr", "-n", ns, "-o", "wide").stdout) == [
-        ["NAME", "OBJECTIVE", *kr_columns],
-        ["incidents", "fast-checkout", *kr_cells],
+        ["NAME", "OBJECTIVE", "COMMITMENT", *kr_columns],
+        ["incidents", "fast-checkout", "Aspirational", *kr_cells],
     ]
     assert columns(kubectl("get", "kr", "-n", ns).stdout) == [
         ["NAME", *kr_columns],
@@ -489,9 +494,19 @@ def test_printer_columns_show_status_and_spec(kubectl: Kubectl, kube_namespace: 
     ]
     objectives = kubectl("get", "obj", "-n", ns, "--sort-by=.metadata.name").stdout
     assert columns(objectives) == [
-        ["NAME", "TITLE", "PROGRESS", "EXPECTED", "HEALTH", "READY", "REASON", "PARENT"],
-        ["company", "Reliable", "", "", "", "", "", ""],
-        ["fast-checkout", "Fast", "0.5556", "0.6", "AtRisk", "True", "Evaluated", "company"],
+        [
+            "NAME",
+            "TITLE",
+            "PROGRESS",
+            "EXPECTED",
+            "FORECAST",
+            "HEALTH",
+            "READY",
+            "REASON",
+            "PARENT",
+        ],
+        ["company", "Reliable", "", "", "", "", "", "", ""],
+        ["fast-checkout", "Fast", "0.5556", "0.6", "", "AtRisk", "True", "Evaluated", "company"],
     ]
     assert columns(kubectl("get", "promsource", "-n", ns).stdout) == [
         ["NAME", "URL"],
