@@ -16,7 +16,7 @@ from okr_operator.domain.formatting import format_timestamp
 from okr_operator.domain.model import CheckIn, Health, KeyResultStatus
 from okr_operator.domain.periods import quarter_period
 from okr_operator.reporting import formats
-from okr_operator.reporting.view import _json
+from okr_operator.reporting.view import _json, quarter_of
 
 pytestmark = pytest.mark.unit
 
@@ -46,3 +46,8 @@ def test_reports_and_cli_times_have_four_digit_years() -> None:
     assert formats.timestamp(YEAR_ONE_END) == "0001-04-01 00:00 UTC"
     assert _json(YEAR_ONE_END) == "0001-04-01T00:00:00Z"
     assert formats.day(YEAR_ONE_END).endswith("Apr 0001")
+
+
+def test_a_year_one_quarter_label_reads_back_as_a_quarter() -> None:
+    assert quarter_of(quarter_period("0001-Q1")) == "0001-Q1"
+    assert quarter_period(quarter_of(quarter_period("0999-Q4"))) == quarter_period("0999-Q4")

@@ -363,7 +363,7 @@ def walk_objectives(report: Report) -> list[ObjectiveView]:
 def quarter_of(period: Period) -> str:
     """The quarter (``2026-Q4``) in which ``period`` starts, in its own time zone."""
     start = period.start
-    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
 
 
 def period_label(period: Period) -> str:
