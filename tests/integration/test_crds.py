@@ -709,3 +709,18 @@ def test_duration_bounds_agree_with_the_operator(
 
 ACCEPTED_DURATIONS = {"1y", "365d", "52w1d", "8759h59m59s999ms", "5m500ms", "10s", "1h", "60m",
                       "3600s", "59m59s1000ms", "2m5s"}  # fmt: skip
+
+
+def test_check_in_printer_columns_show_key_result_confidence_value_and_author(
+    kubectl: Kubectl, kube_namespace: str
+) -> None:
+    ns = kube_namespace
+    spec = {"keyResultRef": {"name": "nps"}, "confidence": 0.6, "value": 41, "author": "ana"}
+    kubectl("create", "-n", ns, "-f", "-", input=manifest("CheckIn", "nps-week-47", spec))
+    out = kubectl("get", "checkin", "-n", ns).stdout
+    assert columns(out) == [
+        ["NAME", "KEYRESULT", "CONFIDENCE", "VALUE", "AUTHOR"],
+        ["nps-week-47", "nps", "0.6", "41", "ana"],
+    ]
+    wide = kubectl("get", "checkin", "-n", ns, "-o", "wide").stdout
+    assert columns(wide)[0] == ["NAME", "KEYRESULT", "CONFIDENCE", "VALUE", "AUTHOR", "READY"]

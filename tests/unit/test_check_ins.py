@@ -4,14 +4,20 @@ and the engine taking them in (status.checkIn, manual key results, Events).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from okr_operator.api.spec import SpecError, parse_check_in, validate_document
+from okr_operator.cli.checkin import check_in_manifest
 from okr_operator.domain.checkins import (
     apply_check_ins,
     check_in_condition,
@@ -342,3 +348,51 @@ async def test_a_restart_reads_check_ins_back_and_writes_nothing() -> None:
     assert again.writer.of("CheckIn", "w1") == []
     assert again.events.messages("ConfidenceDropped") == []
     assert restarted.snapshot().key_results[0].status.check_in == status.check_in
+
+
+# ----- kubectl okr check-in ------------------------------------------------------
+
+
+def test_check_in_dry_run_prints_the_manifest_without_a_cluster(tmp_path: Path) -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "okr_operator", "check-in", "nps", "-n", "growth",
+         "--confidence", "0.7", "--note", "on track", "--value", "42", "--blocker", "vendor",
+         "--author", "ana", "--name", "nps-week-47", "--dry-run", "-o", "yaml"],
+        capture_output=True, text=True, check=False, timeout=60,
+        env={**os.environ, "KUBECONFIG": str(tmp_path / "none")},
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert yaml.safe_load(ran.stdout) == {
+        "apiVersion": "okr.dev/v1alpha1",
+        "kind": "CheckIn",
+        "metadata": {"name": "nps-week-47", "namespace": "growth"},
+        "spec": {
+            "keyResultRef": {"name": "nps"},
+            "confidence": 0.7,
+            "note": "on track",
+            "blockers": ["vendor"],
+            "author": "ana",
+            "value": 42.0,
+        },
+    }
+
+
+def test_check_in_refuses_a_confidence_outside_0_to_1_before_any_request(tmp_path: Path) -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "okr_operator", "check-in", "nps", "-n", "growth",
+         "--confidence", "1.2", "--name", "x", "--dry-run"],
+        capture_output=True, text=True, check=False, timeout=60,
+        env={**os.environ, "KUBECONFIG": str(tmp_path / "none")},
+    )  # fmt: skip
+    assert ran.returncode == 1
+    assert ran.stderr.strip() == (
+        "okr check-in: CheckIn growth/x: spec.confidence: input should be less than or equal to 1"
+    )
+
+
+def test_the_default_name_is_the_key_result_and_the_time() -> None:
+    made = check_in_manifest(
+        key_result="nps", namespace="growth", confidence=0.5, now=T0, author=""
+    )
+    assert made["metadata"]["name"] == "nps-20261005-090000"
+    assert "author" not in made["spec"]
