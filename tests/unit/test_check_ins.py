@@ -22,6 +22,7 @@ from okr_operator.domain.checkins import (
     apply_check_ins,
     check_in_condition,
     confidence_drop,
+    dropped_from,
     is_due,
     latest,
     summary,
@@ -396,3 +397,30 @@ def test_the_default_name_is_the_key_result_and_the_time() -> None:
     )
     assert made["metadata"]["name"] == "nps-20261005-090000"
     assert "author" not in made["spec"]
+
+
+async def test_two_check_ins_arriving_together_are_compared_too() -> None:
+    bench = Bench()
+    engine = bench.engine(listed=False)  # both arrive before the first evaluation
+    add_objective(engine, goal())
+    add_key_result(engine, kr("kr"))
+    add_check_in(engine, check_in("w1", now() - timedelta(days=7), 0.8))
+    add_check_in(engine, check_in("w2", now() - timedelta(hours=1), 0.5))
+    engine.listed()
+    async with running(engine):
+        await wait_until(lambda: bench.events.messages("ConfidenceDropped"))
+    assert bench.events.messages("ConfidenceDropped") == [
+        "KeyResult kr: confidence dropped from 0.80 to 0.50 (CheckIn w2)"
+    ]
+
+
+def test_falling_back_to_an_older_check_in_is_no_drop() -> None:
+    older = check_in("w1", T0, 0.9)
+    oldest = check_in("w0", T0 - timedelta(days=7), 0.95)
+    newer = summary(check_in("w2", T0 + timedelta(days=7), 0.3))
+    # w2 was deleted: status falls back from w2 to w1, which is no news.
+    assert dropped_from(newer, summary(older), [oldest, older]) is None
+    # w1 after w0 when status showed nothing yet: 0.05 is no drop either.
+    assert dropped_from(None, summary(older), [oldest, older]) is None
+    # A new w2 after w1: the drop is measured from w1.
+    assert dropped_from(summary(older), newer, [oldest, older]) == summary(older)

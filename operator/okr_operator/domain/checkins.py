@@ -96,6 +96,35 @@ def confidence_drop(previous: LatestCheckIn | None, new: LatestCheckIn | None) -
     return drop if drop >= DROP - _EPSILON else None
 
 
+def preceding(
+    check_ins: Iterable[OwnerCheckIn], newest: LatestCheckIn | None
+) -> LatestCheckIn | None:
+    """The check-in just before ``newest`` (by time, then name): what a drop is measured from."""
+    if newest is None:
+        return None
+    key = (newest.time.astimezone(UTC), newest.name)
+    before = [c for c in check_ins if _order(c) < key]
+    return summary(max(before, key=_order)) if before else None
+
+
+def dropped_from(
+    shown: LatestCheckIn | None, newest: LatestCheckIn | None, check_ins: Iterable[OwnerCheckIn]
+) -> LatestCheckIn | None:
+    """The check-in a ConfidenceDropped Event compares ``newest`` with, if one is due.
+
+    Due once per new newest check-in: ``shown`` (the status before) is another, older one
+    or none. The drop is measured from the check-in just before ``newest``, so two
+    check-ins that arrive together (or while the operator was down) are compared too. A
+    restart reads the same ``status.checkIn`` back and posts nothing.
+    """
+    if newest is None or (shown is not None and shown.name == newest.name):
+        return None
+    if shown is not None and newest.time.astimezone(UTC) < shown.time.astimezone(UTC):
+        return None  # the newest was deleted: falling back is no news
+    before = preceding(check_ins, newest)
+    return before if confidence_drop(before, newest) is not None else None
+
+
 def describe_drop(previous: LatestCheckIn, new: LatestCheckIn) -> str:
     """The ConfidenceDropped Event's message."""
     note = f": {new.note}" if new.note else ""

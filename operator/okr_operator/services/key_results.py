@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from okr_operator.domain.checkins import apply_check_ins
+from okr_operator.domain.checkins import apply_check_ins, dropped_from
 from okr_operator.domain.model import (
     CarriedFrom,
     Commitment,
@@ -112,7 +112,8 @@ class KeyResults:
         )
         if self._registry.key_result(entry.ref) is not entry:
             return None  # deleted while its query ran: its series must stay dropped
-        await self._publisher.key_result(entry, status, kr.interval)
+        before = dropped_from(previous.check_in, status.check_in, check_ins)
+        await self._publisher.key_result(entry, status, kr.interval, dropped_from=before)
         if self._registry.key_result(entry.ref) is not entry:
             return None  # deleted during its write
         self._observer.key_result_evaluated(

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from okr_operator.domain.checkins import confidence_drop, describe_drop
+from okr_operator.domain.checkins import describe_drop
 from okr_operator.domain.conditions import get_condition
 from okr_operator.domain.evaluation import transition
 from okr_operator.domain.health import describe_transition
@@ -26,6 +26,7 @@ from okr_operator.domain.model import (
     ConditionType,
     Health,
     KeyResultStatus,
+    LatestCheckIn,
     ObjectiveStatus,
     Ref,
 )
@@ -71,13 +72,23 @@ class Publisher:
         self._defer = defer
 
     async def key_result(
-        self, entry: KeyResultEntry, status: KeyResultStatus, interval: timedelta
+        self,
+        entry: KeyResultEntry,
+        status: KeyResultStatus,
+        interval: timedelta,
+        *,
+        dropped_from: LatestCheckIn | None = None,
     ) -> None:
-        """Make ``status`` the key result's; post, log and write what is due."""
+        """Make ``status`` the key result's; post, log and write what is due.
+
+        ``dropped_from`` is the check-in the new ``status.checkIn`` fell from by
+        ``domain.checkins.DROP`` or more (a ConfidenceDropped Event), if any.
+        """
         previous, entry.status = entry.status, status
         await self._announce(entry.kind, entry.ref, entry.uid, previous, status)
         await self._evaluation_failed(entry, previous, status)
-        await self._confidence_dropped(entry, previous, status)
+        if dropped_from is not None and status.check_in is not None:
+            await self._confidence_dropped(entry, dropped_from, status.check_in)
         await self._maybe_write(
             entry, entry.written, status, interval, self._writer.write_key_result
         )
@@ -183,12 +194,8 @@ class Publisher:
             )
 
     async def _confidence_dropped(
-        self, entry: KeyResultEntry, previous: KeyResultStatus, status: KeyResultStatus
+        self, entry: KeyResultEntry, before: LatestCheckIn, after: LatestCheckIn
     ) -> None:
-        # Once per new CheckIn: a restart reads the same status.checkIn back.
-        before, after = previous.check_in, status.check_in
-        if before is None or after is None or confidence_drop(before, after) is None:
-            return
         await self._events.post(
             kind=entry.kind,
             ref=entry.ref,
