@@ -200,7 +200,8 @@ def test_kubeconform_should_accept_the_chart_and_the_examples(tmp_path: Path) ->
     okr_results = [
         r
         for r in results
-        if r.kind in {"KeyResult", "Objective", "PrometheusSource", "ClusterPrometheusSource"}
+        if r.kind
+        in {"KeyResult", "Objective", "CheckIn", "PrometheusSource", "ClusterPrometheusSource"}
     ]
     assert [r for r in okr_results if r.status != "statusValid"] == []
     assert len(okr_results) == len(examples)
