@@ -18,7 +18,7 @@ from kubernetes.client import ApiClient
 
 from okr_operator import logs
 from okr_operator.adapters.access import AccessReviewer, Permissions, required_rules
-from okr_operator.adapters.kube import KubeApi, load_api_client
+from okr_operator.adapters.kube import KubeApi, ObjectListing, load_api_client
 from okr_operator.adapters.metrics import MetricsServer, OkrMetrics, optional_families
 from okr_operator.adapters.prometheus import DEFAULT_MAX_RESPONSE_BYTES
 from okr_operator.adapters.sources import DEFAULT_MAX_CONCURRENT_QUERIES, SourceResolver
@@ -259,7 +259,7 @@ async def _run(args: argparse.Namespace) -> None:
         port=args.metrics_port,
         ready=lambda: _ready(state, engine, permissions),
     ).start()
-    registry = build_registry(engine, sources)
+    registry, watches = build_registry(engine, sources)
     web_view = None
     if args.web_port is not None:
 
@@ -276,7 +276,9 @@ async def _run(args: argparse.Namespace) -> None:
         evaluations.cancel()
         stop.set()
 
-    start, starting = _starter(permissions, engine)
+    start, starting = _starter(
+        permissions, engine, lambda: watches.restore(_lister(args, api_client, api_calls))
+    )
 
     # Evaluations wait for the watches to list every kind (a restart is then
     # silent) and, with peering, for this replica to be the active one.
@@ -331,18 +333,28 @@ async def _run(args: argparse.Namespace) -> None:
         api_calls.shutdown(wait=False, cancel_futures=True)
 
 
+def _lister(
+    args: argparse.Namespace, api_client: ApiClient, api_calls: ThreadPoolExecutor
+) -> ObjectListing:
+    """One paged LIST per kind in the namespaces kopf watches (``--namespace`` or -A)."""
+    namespaces = None if args.all_namespaces else args.namespace
+    return ObjectListing(api_client, executor=api_calls, namespaces=namespaces)
+
+
 def _starter(
-    permissions: Permissions, engine: Engine
+    permissions: Permissions, engine: Engine, restore: Callable[[], Awaitable[None]]
 ) -> tuple[Callable[[], None], list[asyncio.Task[None]]]:
     """``start`` for ``lead``: the engine starts once every list and watch rule is granted.
 
     Never evaluate without the right to list and watch every kind: a key result
-    whose Objective cannot be listed is not "ReferenceNotFound".
+    whose Objective cannot be listed is not "ReferenceNotFound". Then every kind
+    is listed once (``restore``) so the engine knows every object before it runs.
     """
     tasks: list[asyncio.Task[None]] = []
 
     async def when_permitted() -> None:
         await permissions.wait_watchable()
+        await restore()
         engine.listed()
 
     return lambda: tasks.append(asyncio.create_task(when_permitted())), tasks

@@ -1,8 +1,9 @@
 """What kopf knows and does not publish: listed, paused, and so ready.
 
 kopf keeps two toggle sets inside its orchestrator: ``operator_indexed`` (on
-once the initial listing of every watched kind has gone through the index
-handlers, i.e. the engine has every object and its status) and
+once kopf has spawned its watchers and listed what index handlers need; the
+operator has none, see ``watches``, so here it says kopf watches the kinds it
+found, and ``Watches.restore`` gives the engine every object) and
 ``operator_paused`` (on while peering has paused this operator in favour of a
 live peer of higher priority, or while the peering object is missing). kopf
 1.45 has no public accessor for either, so ``KopfState.attach()`` wraps its
@@ -197,7 +198,7 @@ async def lead(
     await state.wait_active()
     try:
         await asyncio.wait_for(state.wait_listed(), listing_timeout)
-        log.info("every kind listed and state restored: evaluating")
+        log.info("kopf watches every kind: evaluating once permitted and restored")
     except TimeoutError:
         log.warning(
             "the watches have not listed every kind: evaluating what is known",

@@ -132,6 +132,21 @@ class EventSink(Protocol):
         ...
 
 
+class ListingError(RuntimeError):
+    """A kind could not be listed (forbidden, unreachable); the message says which and why."""
+
+
+class ObjectLister(Protocol):
+    """Reads every object of one kind once, in the operator's namespaces (one paged LIST)."""
+
+    async def list_objects(self, plural: str) -> list[Mapping[str, Any]]:
+        """Every object of ``plural`` (okr.dev), as the API server returns them.
+
+        Raises ``ListingError`` when the kind cannot be listed.
+        """
+        ...
+
+
 class SourceCatalog(Protocol):
     """Where the watches put (Cluster)PrometheusSources; the resolver reads them."""
 
