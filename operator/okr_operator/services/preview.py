@@ -10,7 +10,7 @@ Nothing is written anywhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from okr_operator.domain.graph import describe_cycle, find_cycle
@@ -69,13 +69,15 @@ async def preview(
             continue
         querier = await resolver.resolve(kr.ref.namespace, kr.source)
         period = kr.period or objective.period
+        # As in the engine: without a commitment of its own, the objective's.
+        inherited = kr if kr.commitment else replace(kr, commitment=objective.commitment)
         mine = [
             c
             for c in check_ins
             if (c.ref.namespace, c.key_result) == (kr.ref.namespace, kr.ref.name)
         ]
         outcome = await evaluate_key_result(
-            kr, period, KeyResultStatus(), querier=querier, now=at, check_ins=mine
+            inherited, period, KeyResultStatus(), querier=querier, now=at, check_ins=mine
         )
         kr_status[kr.ref] = outcome.status
 
@@ -83,7 +85,12 @@ async def preview(
     for obj in _children_first(objectives, by_ref):
         members = [
             Member(
-                "KeyResult", kr.ref, kr.weight, kr_status[kr.ref].progress, kr_status[kr.ref].health
+                "KeyResult",
+                kr.ref,
+                kr.weight,
+                kr_status[kr.ref].progress,
+                kr_status[kr.ref].health,
+                kr_status[kr.ref].forecast,
             )
             for kr in key_results
             if kr.ref.namespace == obj.ref.namespace and kr.objective == obj.ref.name
@@ -95,6 +102,7 @@ async def preview(
                 child.weight,
                 obj_status.get(child.ref, ObjectiveStatus()).progress,
                 obj_status.get(child.ref, ObjectiveStatus()).health,
+                obj_status.get(child.ref, ObjectiveStatus()).forecast,
             )
             for child in objectives
             if child.parent == obj.ref and child.ref != obj.ref
