@@ -202,3 +202,17 @@ def test_the_examples_have_no_findings(capsys: pytest.CaptureFixture[str]) -> No
     code, out = run(capsys, str(ROOT / "examples"))
     assert code == 0
     assert out.endswith("files checked: 0 errors, 0 warnings, 0 notes\n"), out
+
+
+def test_a_directory_is_its_own_files_and_its_subdirectories_only_with_recursive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As kubectl apply -f DIR: examples/templates/ is not part of -f examples/.
+    (tmp_path / "okrs.yaml").write_text(WARNINGS_ONLY)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "broken.yaml").write_text(BROKEN)
+    code, out = run(capsys, str(tmp_path))
+    assert (code, out.splitlines()[-1]) == (0, "1 file checked: 0 errors, 2 warnings, 0 notes")
+    code, out = run(capsys, "-R", str(tmp_path))
+    assert code == 1
+    assert f"{tmp_path / 'templates' / 'broken.yaml'}:7: error:" in out

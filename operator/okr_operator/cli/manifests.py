@@ -69,20 +69,26 @@ class Loaded:
     errors: list[LoadError] = field(default_factory=list)
 
 
-def expand(paths: Sequence[str]) -> Iterator[str]:
-    """Files named, the YAML files below directories named, and ``-`` as itself."""
+def expand(paths: Sequence[str], *, recursive: bool = False) -> Iterator[str]:
+    """Files named, the YAML files in directories named, and ``-`` as itself.
+
+    As ``kubectl apply -f DIR``: a directory's own files only, and those of its
+    subdirectories too with ``recursive`` (``-R``), so ``examples/templates/``
+    is not part of ``-f examples/``.
+    """
     for path in paths:
         if path != STDIN and Path(path).is_dir():
-            found = sorted({*Path(path).rglob("*.yaml"), *Path(path).rglob("*.yml")})
+            pick = Path(path).rglob if recursive else Path(path).glob
+            found = sorted({*pick("*.yaml"), *pick("*.yml")})
             yield from (str(p) for p in found)
         else:
             yield path
 
 
-def load(paths: Sequence[str]) -> Loaded:
+def load(paths: Sequence[str], *, recursive: bool = False) -> Loaded:
     """Read every path; never raises for one bad file."""
     loaded = Loaded()
-    for name in expand(paths):
+    for name in expand(paths, recursive=recursive):
         loaded.files.append(name)
         shown = "<stdin>" if name == STDIN else name
         try:

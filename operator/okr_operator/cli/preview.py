@@ -83,6 +83,9 @@ def register(commands: Commands) -> None:
         help="YAML file, directory (its *.yaml, *.yml) or - for stdin; repeatable",
     )
     parser.add_argument(
+        "-R", "--recursive", action="store_true", help="read directories' subdirectories too"
+    )
+    parser.add_argument(
         "--prometheus",
         default=os.environ.get("OKR_PROMETHEUS_URL"),
         metavar="URL",
@@ -133,7 +136,7 @@ def _instant(text: str) -> datetime:
 def command(args: argparse.Namespace) -> int:
     """Load, evaluate, print."""
     paths = [path for group in args.files for path in group]
-    loaded = load(paths)
+    loaded = load(paths, recursive=args.recursive)
     for error in loaded.errors:
         where = f"{error.file}:{error.line}" if error.line else error.file
         print(f"okr preview: {where}: {error.message}", file=sys.stderr)

@@ -27,6 +27,9 @@ def register(commands: Commands) -> None:
         "files", nargs="+", metavar="PATH", help="YAML file, directory (its *.yaml, *.yml) or -"
     )
     validate.add_argument(
+        "-R", "--recursive", action="store_true", help="read directories' subdirectories too"
+    )
+    validate.add_argument(
         "-o",
         "--output",
         choices=("text", "json", "github"),
@@ -47,7 +50,7 @@ def register(commands: Commands) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Check every file; 1 when any has an error (or, with --strict, a warning)."""
-    loaded = load(args.files)
+    loaded = load(args.files, recursive=args.recursive)
     findings = check(loaded, default_language=args.query_language)
     if args.output == "json":
         sys.stdout.write(render_json(loaded.files, findings))
