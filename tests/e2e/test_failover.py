@@ -24,10 +24,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import ROOT, _kubectl
 from tests.e2e.test_key_results import evaluated, key_result, objective, series
-from tests.e2e.test_readiness import readyz
 from tests.support.bench import serviceaccount_kubeconfig
 from tests.support.processes import RunningProcess, tool
-from tests.support.runner import Kube, RunningOperator, start_operator
+from tests.support.runner import Kube, RunningOperator, readyz, start_operator
 
 pytestmark = pytest.mark.e2e
 KEY_RESULTS = 8

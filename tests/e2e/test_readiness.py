@@ -11,8 +11,6 @@ ServiceAccount that may not list Objectives keeps the operator unready, saying s
 from __future__ import annotations
 
 import subprocess
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -23,20 +21,10 @@ from tests.e2e.conftest import ROOT, _kubectl
 from tests.e2e.test_key_results import evaluated, key_result, objective, series
 from tests.support.bench import serviceaccount_kubeconfig
 from tests.support.processes import RunningProcess, tool
-from tests.support.runner import Kube, RunningOperator, start_operator
+from tests.support.runner import Kube, readyz, start_operator
 
 pytestmark = pytest.mark.e2e
 KEY_RESULTS = 12
-
-
-def readyz(operator: RunningOperator) -> tuple[int, str]:
-    """(status code, body) of the operator's /readyz."""
-    url = operator.metrics_url.removesuffix("/metrics") + "/readyz"
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
-            return response.status, response.read().decode().strip()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode().strip()
 
 
 @pytest.fixture

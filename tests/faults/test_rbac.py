@@ -10,8 +10,6 @@ exists), log no traceback, and recover once granted.
 from __future__ import annotations
 
 import subprocess
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,18 +21,9 @@ from tests.e2e.conftest import ROOT, _kubectl
 from tests.e2e.test_key_results import evaluated, key_result, objective, series
 from tests.support.bench import serviceaccount_kubeconfig
 from tests.support.processes import RunningProcess, tool
-from tests.support.runner import Kube, RunningOperator, start_operator
+from tests.support.runner import Kube, RunningOperator, readyz, start_operator
 
 pytestmark = pytest.mark.faults
-
-
-def readyz(operator: RunningOperator) -> tuple[int, str]:
-    url = operator.metrics_url.removesuffix("/metrics") + "/readyz"
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
-            return response.status, response.read().decode().strip()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode().strip()
 
 
 @pytest.fixture

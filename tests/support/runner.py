@@ -202,3 +202,13 @@ def condition(status: Mapping[str, Any], type_: str) -> dict[str, Any]:
         if cond.get("type") == type_:
             return dict(cond)
     return {}
+
+
+def readyz(operator: RunningOperator) -> tuple[int, str]:
+    """(status code, body) of the operator's /readyz."""
+    url = operator.metrics_url.removesuffix("/metrics") + "/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+            return response.status, response.read().decode().strip()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode().strip()
