@@ -7,8 +7,8 @@ envelope a Teams workflow webhook ("When a Teams webhook request is received")
 expects, using only elements of the published Adaptive Card schema. Both link
 to the Grafana dashboards and the web view when their base URLs are given.
 
-Check-ins due and forecast misses come with issue 10; until then the digest
-says there are none rather than leaving the reader to wonder.
+Check-ins due and forecast misses (from the owners' check-ins and the
+engine's forecasts) close every digest, "none" stated plainly when there are none.
 """
 
 from __future__ import annotations
@@ -169,9 +169,27 @@ def item_text(item: Item) -> str:
     )
 
 
-def quiet_sections() -> list[str]:
-    """The parts issue 10 will fill, stated plainly until then."""
-    return ["Check-ins due: none (no check-ins are recorded yet).", "Forecast misses: none."]
+NAMED_PER_SECTION = 10  # keeps a section well inside Slack's 3,000 characters
+
+
+def _names(items: Sequence[Item]) -> str:
+    if not items:
+        return "none."
+    named = [
+        f"{_clip(i.label)} ({i.owner})" if i.owner else _clip(i.label)
+        for i in items[:NAMED_PER_SECTION]
+    ]
+    more = len(items) - NAMED_PER_SECTION
+    return "; ".join(named) + (f"; and {more} more." if more > 0 else ".")
+
+
+def quiet_sections(digest: Digest) -> list[str]:
+    """Which check-ins are due and which key results are forecast to miss."""
+    review = digest.report.review
+    return [
+        f"Check-ins due: {_names(review.check_ins_due)}",
+        f"Forecast misses: {_names(review.forecast_misses)}",
+    ]
 
 
 # --- Markdown --------------------------------------------------------------------
@@ -194,7 +212,7 @@ def render_markdown(digest: Digest) -> str:
         if overview:
             lines.append(f"- [Dashboard]({overview})")
         lines.append("")
-    lines += [f"_{text}_" for text in quiet_sections()]
+    lines += [f"_{text}_" for text in quiet_sections(digest)]
     if digest.links.web:
         lines += ["", f"[Open the OKR map]({digest.links.web})"]
     return "\n".join(lines) + "\n"
@@ -266,7 +284,7 @@ def render_slack(digest: Digest) -> dict[str, Any]:
     footer: list[dict[str, Any]] = [
         {"type": "divider"},
         {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": _mrkdwn(text)} for text in quiet_sections()
+            {"type": "mrkdwn", "text": _mrkdwn(text)} for text in quiet_sections(digest)
         ]},
     ]  # fmt: skip
     links = [(label, url) for label, url in (("Open the OKR map", digest.links.web),
@@ -324,7 +342,7 @@ def render_teams(digest: Digest) -> dict[str, Any]:
                           "color": colour})  # fmt: skip
         body.append({"type": "Container", "items": items})
     body.extend({"type": "TextBlock", "text": text, "isSubtle": True, "wrap": True}
-                for text in quiet_sections())  # fmt: skip
+                for text in quiet_sections(digest))  # fmt: skip
     actions = [
         {"type": "Action.OpenUrl", "title": label, "url": url}
         for label, url in (("Open the OKR map", digest.links.web),

@@ -12,7 +12,7 @@ from okr_operator.reporting.formats import (
     signed_points,
     timestamp,
 )
-from okr_operator.reporting.view import Change, Item, ObjectiveView, Report
+from okr_operator.reporting.view import Change, Item, KeyResultView, ObjectiveView, Report
 
 NONE = "\u2013"
 
@@ -33,6 +33,15 @@ def item_line(item: Item) -> str:
         f"- {health(item.health)}: **{_cell(item.label)}** ({who}): "
         f"score {percent(item.score)}, expected {percent(item.expected_progress)}"
     )
+
+
+def forecast_words(kr: KeyResultView) -> str:
+    """``80 %, misses 100 %``: the forecast against the key result's success line."""
+    if kr.forecast is None:
+        return NONE
+    line = "70%" if kr.commitment == "Aspirational" else "100%"
+    verb = "reaches" if kr.forecast.achieves else "misses"
+    return f"{percent(kr.forecast.progress)}, {verb} {line}"
 
 
 def change_cells(change: Change) -> tuple[str, str, str]:
@@ -66,13 +75,26 @@ def render_markdown(report: Report, *, title: str = "OKR scorecard", scope: str 
     lines += [item_line(i) for i in review.missed] or ["_None: no key result has ended Missed._"]
     lines += ["", "### Behind plan", ""]
     lines += [item_line(i) for i in review.behind] or ["_None: every key result is on track._"]
+    sections = [
+        ("Aspirational key results (success is 70%)", review.aspirational,
+         "_None: every key result is committed._"),
+        ("Forecast to miss", review.forecast_misses,
+         "_None: no forecast falls short of its success line._"),
+        ("Carried over from last period", review.carried_over, "_None._"),
+        ("Check-ins due", review.check_ins_due, "_None._"),
+    ]  # fmt: skip
+    for heading_text, items, empty in sections:
+        lines += ["", f"### {heading_text}", ""]
+        lines += [item_line(i) for i in items] or [empty]
     lines += ["", f"### What changed since {day(review.since)}", ""]
     if review.changes:
         lines += ["| What | Progress | Health |", "|---|---|---|"]
         lines += ["| {} | {} | {} |".format(*change_cells(c)) for c in review.changes]
     else:
         lines.append("_Nothing moved._")
-    lines += ["", "### Check-in blockers", "", "_No check-ins recorded._", ""]
+    lines += ["", "### Check-in blockers", ""]
+    lines += [item_line(i) for i in review.blockers] or ["_None reported._"]
+    lines.append("")
     for obj in report.objectives:
         lines += _objective(obj, level=2)
     if report.invalid:
@@ -96,8 +118,9 @@ def _objective(obj: ObjectiveView, *, level: int) -> list[str]:
         lines += [f"> **{obj.problem.reason}**: {_cell(obj.problem.message)}", ""]
     if obj.key_results:
         lines += [
-            "| Key result | Owner | Value / target | Score | Expected | Health | Weight |",
-            "|---|---|--:|--:|--:|---|--:|",
+            "| Key result | Owner | Value / target | Score | Expected | Health | Weight "
+            "| Commitment | Forecast | Confidence |",
+            "|---|---|--:|--:|--:|---|--:|---|---|--:|",
         ]
         for kr in obj.key_results:
             unit = f" {kr.unit}" if kr.unit else ""
@@ -107,9 +130,29 @@ def _objective(obj: ObjectiveView, *, level: int) -> list[str]:
                 f"| {_cell(kr.description or kr.name)} (`{kr.name}`){_cell(problem)} "
                 f"| {_cell(kr.owner) or NONE} | {number(kr.value)} / {number(kr.target)}{unit} "
                 f"| {score} | {percent(kr.expected_progress)} | {health(kr.health)} "
-                f"| {number(kr.weight)} |"
+                f"| {number(kr.weight)} | {kr.commitment or NONE} | {forecast_words(kr)} "
+                f"| {percent(kr.confidence)} |"
             )
         lines.append("")
+        for kr in obj.key_results:
+            notes = []
+            if kr.carried_from is not None:
+                carried = f"{kr.carried_from.namespace}/{kr.carried_from.name}"
+                grade = kr.carried_from.grade
+                notes.append(
+                    f"carried from `{carried}`"
+                    + (f" (grade {percent(grade)})" if grade is not None else "")
+                )
+            if kr.check_in is not None:
+                note = f": “{_cell(kr.check_in.note)}”" if kr.check_in.note else ""
+                by = f" by {kr.check_in.author}" if kr.check_in.author else ""
+                notes.append(f"last check-in {day(kr.check_in.time)}{by}{note}")
+            if kr.check_in_due:
+                notes.append("check-in due")
+            if notes:
+                lines.append(f"- `{kr.name}`: " + "; ".join(notes))
+        if any(kr.carried_from or kr.check_in or kr.check_in_due for kr in obj.key_results):
+            lines.append("")
     for child in obj.children:
         lines += _objective(child, level=level + 1)
     return lines

@@ -13,7 +13,9 @@ COLUMNS = (
     "period", "objectivePath", "objectiveNamespace", "objective", "objectiveTitle",
     "namespace", "name", "description", "team", "owner", "direction", "unit", "baseline",
     "value", "valueTime", "target", "progress", "expectedProgress", "grade", "score",
-    "health", "weight", "problemReason", "problemMessage",
+    "health", "weight", "problemReason", "problemMessage", "commitment", "forecastProgress",
+    "forecastValue", "forecastAchieves", "confidence", "checkInTime", "checkInNote",
+    "checkInDue", "carriedFrom",
 )  # fmt: skip
 
 
@@ -41,6 +43,16 @@ def render_csv(report: Report) -> str:
                     (kr.health or Health.UNKNOWN).value, _n(kr.weight),
                     kr.problem.reason if kr.problem else "",
                     kr.problem.message if kr.problem else "",
+                    kr.commitment or "",
+                    _n(kr.forecast.progress) if kr.forecast else "",
+                    _n(kr.forecast.value) if kr.forecast else "",
+                    _b(kr.forecast.achieves if kr.forecast else None),
+                    _n(kr.confidence),
+                    format_timestamp(kr.check_in.time) if kr.check_in else "",
+                    kr.check_in.note if kr.check_in else "",
+                    _b(kr.check_in_due),
+                    f"{kr.carried_from.namespace}/{kr.carried_from.name}"
+                    if kr.carried_from else "",
                 ]
             )  # fmt: skip
         for child in obj.children:
@@ -59,3 +71,7 @@ def _n(value: float | None) -> str:
         if not float(value).is_integer()
         else str(int(value))
     )
+
+
+def _b(value: bool | None) -> str:
+    return "" if value is None else "true" if value else "false"

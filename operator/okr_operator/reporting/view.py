@@ -7,9 +7,10 @@ objectives down to team key results, the trajectories, the review section);
 HTML, Markdown, CSV and PDF scorecards, the digest and the web view all draw
 from this one model, so they never disagree.
 
-Check-ins, forecasts, commitment and carry-over (issue 10) do not exist yet:
-their fields are present and empty (None or an empty list), so renderers and
-consumers of the JSON already have their place.
+Commitment, confidence, the latest check-in, forecasts and carry-over come
+from the status the engine writes (issue 10). Check-in blockers live on the
+CheckIn objects, which the snapshot does not carry: ``Review.blockers`` stays
+empty until it does.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ from zoneinfo import ZoneInfo
 from okr_operator.domain.conditions import get_condition
 from okr_operator.domain.formatting import format_timestamp
 from okr_operator.domain.model import (
+    CarriedFrom,
     CheckIn,
+    Commitment,
     ConditionStatus,
     ConditionType,
     Direction,
+    Forecast,
     Health,
     KeyResultStatus,
+    LatestCheckIn,
     ObjectiveStatus,
     Period,
     Ref,
@@ -109,7 +114,8 @@ class KeyResultView:
 
     ``score`` is the grade after the period and the progress during it: the one
     number a scorecard shows. ``commitment``, ``confidence``, ``check_in``,
-    ``forecast`` and ``carried_from`` wait for issue 10 and are None.
+    ``forecast`` and ``carried_from`` come from status (None where absent);
+    ``commitment`` is the one in force (the key result's or its objective's).
     """
 
     namespace: str
@@ -136,9 +142,10 @@ class KeyResultView:
     history: tuple[HistoryPoint, ...]
     commitment: str | None = None
     confidence: float | None = None
-    check_in: None = None
-    forecast: None = None
-    carried_from: None = None
+    check_in: LatestCheckIn | None = None
+    check_in_due: bool | None = None
+    forecast: Forecast | None = None
+    carried_from: CarriedFrom | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +180,8 @@ class ObjectiveView:
     key_results: tuple[KeyResultView, ...]
     children: tuple[ObjectiveView, ...]
     commitment: str | None = None
-    forecast: None = None
-    carried_from: None = None
+    forecast: Forecast | None = None
+    carried_from: CarriedFrom | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,11 +230,14 @@ class Change:
 class Review:
     """The review section.
 
-    ``missed``: key results that ended Missed (all key results are committed
-    until issue 10 adds ``spec.commitment``: the postmortem list). ``behind``:
-    AtRisk and OffTrack key results. ``changes``: what moved since ``since``,
-    biggest progress change first. ``aspirational``, ``carried_over``,
-    ``blockers``, ``check_ins_due`` and ``forecast_misses`` wait for issue 10.
+    ``missed``: committed key results that ended Missed (the postmortem list).
+    ``behind``: AtRisk and OffTrack key results. ``changes``: what moved since
+    ``since``, biggest progress change first. ``aspirational``: aspirational
+    key results (their score is read against 0.7). ``carried_over``: key
+    results continued from last period. ``check_ins_due``: key results whose
+    owner's check-in is due. ``forecast_misses``: key results whose forecast
+    does not reach the success line. ``blockers`` stays empty: the snapshot
+    does not carry CheckIn objects.
     """
 
     since: datetime
@@ -328,8 +338,11 @@ def build_report(
         placed.add(ref)
         obj = objectives[ref]
         team = _team(obj.spec.labels if obj.spec is not None else {})
+        commitment = obj.spec.commitment if obj.spec is not None else Commitment.COMMITTED
         krs = tuple(
-            _key_result_view(kr, team=team, series=(series or {}).get(kr.ref))
+            _key_result_view(
+                kr, team=team, commitment=commitment, series=(series or {}).get(kr.ref)
+            )
             for kr in members.get(ref, [])
         )
         # A cycle of parentRefs has no root; it is shown once, from its first member.
@@ -416,7 +429,11 @@ def _score(status: KeyResultStatus | ObjectiveStatus) -> float | None:
 
 
 def _key_result_view(
-    kr: KeyResultSnapshot, *, team: str | None, series: Sequence[Point] | None
+    kr: KeyResultSnapshot,
+    *,
+    team: str | None,
+    commitment: Commitment,
+    series: Sequence[Point] | None,
 ) -> KeyResultView:
     spec, status = kr.spec, kr.status
     if spec is None:  # excluded by build_report; keeps the types honest
@@ -446,6 +463,12 @@ def _key_result_view(
         problem=_problem(status),
         trajectory=_trajectory(kr, baseline, history, series),
         history=history,
+        commitment=(status.commitment or spec.commitment or commitment).value,
+        confidence=status.check_in.confidence if status.check_in is not None else None,
+        check_in=status.check_in,
+        check_in_due=status.check_in_due,
+        forecast=status.forecast,
+        carried_from=status.carried_from,
     )
 
 
@@ -505,6 +528,9 @@ def _objective_view(
         history=_history(status.history),
         key_results=key_results,
         children=children,
+        commitment=spec.commitment.value,
+        forecast=status.forecast,
+        carried_from=status.carried_from,
     )
 
 
@@ -540,7 +566,12 @@ def _review(
     since: timedelta,
 ) -> Review:
     start = now - since
-    missed = [_kr_item(kr) for kr in key_results if kr.health is Health.MISSED]
+    aspirational = Commitment.ASPIRATIONAL.value
+    missed = [
+        _kr_item(kr)
+        for kr in key_results
+        if kr.health is Health.MISSED and kr.commitment != aspirational
+    ]
     # Off track before at risk, then the furthest behind first.
     behind = sorted(
         (kr for kr in key_results if kr.health in BEHIND),
@@ -568,6 +599,14 @@ def _review(
         missed=tuple(missed),
         behind=tuple(_kr_item(kr) for kr in behind),
         changes=tuple(changes),
+        aspirational=tuple(_kr_item(kr) for kr in key_results if kr.commitment == aspirational),
+        carried_over=tuple(_kr_item(kr) for kr in key_results if kr.carried_from is not None),
+        check_ins_due=tuple(_kr_item(kr) for kr in key_results if kr.check_in_due),
+        forecast_misses=tuple(
+            _kr_item(kr)
+            for kr in key_results
+            if kr.forecast is not None and not kr.forecast.achieves
+        ),
     )
 
 

@@ -6,14 +6,19 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from okr_operator.domain.model import (
+    Basis,
+    CarriedFrom,
     CheckIn,
+    Commitment,
     Condition,
     ConditionStatus,
     ConditionType,
     Direction,
+    Forecast,
     Health,
     KeyResult,
     KeyResultStatus,
+    LatestCheckIn,
     Objective,
     ObjectiveStatus,
     Period,
@@ -75,6 +80,8 @@ ESCALATIONS = KeyResult(
     weight=0.5,
     owner="sre@example.com",
     unit="per week",
+    commitment=Commitment.ASPIRATIONAL,
+    carried_from=Ref("team-sre", "escalations-q3"),
 )
 AVAILABILITY = KeyResult(
     ref=Ref("okr-company", "availability"),
@@ -115,6 +122,16 @@ SNAPSHOT = Snapshot(
                     CheckIn(utc(11, 8), 0.45, H.ON_TRACK, 0.575),
                     CheckIn(utc(11, 12), 0.42, H.AT_RISK, 0.59),
                 ),
+                check_in=LatestCheckIn(
+                    name="latency-w46",
+                    time=utc(11, 13, 9),
+                    confidence=0.6,
+                    note="CDN rollout slipped a week",
+                    author="sre-lead@example.com",
+                ),
+                check_in_due=True,
+                forecast=Forecast(progress=0.8, achieves=False, value=0.4, basis=Basis(3, 8.0)),
+                commitment=Commitment.COMMITTED,
             ),
         ),
         KeyResultSnapshot(
@@ -141,6 +158,10 @@ SNAPSHOT = Snapshot(
                 expected_progress=0.5,
                 health=H.ON_TRACK,
                 conditions=(QUERY_FAILED,),
+                check_in_due=False,
+                forecast=Forecast(progress=1.0, achieves=True, value=3.0, basis=Basis(5, 30.0)),
+                commitment=Commitment.ASPIRATIONAL,
+                carried_from=CarriedFrom("team-sre", "escalations-q3", grade=0.6),
             ),
         ),
         KeyResultSnapshot(

@@ -60,8 +60,8 @@ def test_the_markdown_digest_of_a_small_organisation() -> None:
 40% against 50% expected
 - [Dashboard](https://grafana.example.com/d/okr-overview?var-team=sre)
 
-_Check-ins due: none (no check-ins are recorded yet)._
-_Forecast misses: none._
+_Check-ins due: P95 checkout latency from 800 ms to 300 ms (sre-lead@example.com)._
+_Forecast misses: P95 checkout latency from 800 ms to 300 ms (sre-lead@example.com)._
 
 [Open the OKR map](https://okr.example.com)
 """

@@ -17,8 +17,8 @@ from .fixtures import NOW, SNAPSHOT
 pytestmark = pytest.mark.unit
 
 Q4_START, Q4_END = "2026-09-30T22:00:00Z", "2026-12-31T23:00:00Z"  # Berlin midnights in UTC
-NO_ISSUE_10 = {"commitment": None, "confidence": None, "checkIn": None, "forecast": None,
-               "carriedFrom": None}  # fmt: skip
+NO_CHECK_INS = {"commitment": "Committed", "confidence": None, "checkIn": None,
+                "checkInDue": None, "forecast": None, "carriedFrom": None}  # fmt: skip
 
 
 def _counts(**counts: int) -> dict[str, int]:
@@ -42,7 +42,7 @@ AVAILABILITY = {
                    "expected": [], "target": 99.9},
     "history": [{"time": "2026-10-31T00:00:00Z", "value": 99.5, "progress": 0.0,
                  "health": "OffTrack"}],
-    **NO_ISSUE_10,
+    **NO_CHECK_INS,
 }  # fmt: skip
 ESCALATIONS = {
     "namespace": "team-sre", "name": "escalations", "objective": "incidents",
@@ -54,7 +54,10 @@ ESCALATIONS = {
     "problem": {"reason": "QueryFailed", "message": "Prometheus answered 503"},
     "trajectory": {"source": "history", "points": [], "expected": [], "target": 4},
     "history": [],
-    **NO_ISSUE_10,
+    "commitment": "Aspirational", "confidence": None, "checkIn": None, "checkInDue": False,
+    "forecast": {"progress": 1.0, "achieves": True, "value": 3.0,
+                 "basis": {"points": 5, "days": 30.0}},
+    "carriedFrom": {"namespace": "team-sre", "name": "escalations-q3", "grade": 0.6},
 }  # fmt: skip
 LATENCY = {
     "namespace": "team-sre", "name": "latency", "objective": "incidents",
@@ -78,7 +81,14 @@ LATENCY = {
         {"time": "2026-11-12T00:00:00Z", "value": 0.59, "progress": 0.42, "health": "AtRisk"},
         {"time": "2026-11-16T00:00:00Z", "value": 0.6, "progress": 0.4, "health": "AtRisk"},
     ],
-    **NO_ISSUE_10,
+    "commitment": "Committed", "confidence": 0.6,
+    "checkIn": {"name": "latency-w46", "time": "2026-11-13T09:00:00Z", "confidence": 0.6,
+                "note": "CDN rollout slipped a week", "author": "sre-lead@example.com",
+                "value": None},
+    "checkInDue": True,
+    "forecast": {"progress": 0.8, "achieves": False, "value": 0.4,
+                 "basis": {"points": 3, "days": 8.0}},
+    "carriedFrom": None,
 }  # fmt: skip
 INCIDENTS = {
     "namespace": "team-sre", "name": "incidents", "title": "Incidents are rare",
@@ -87,7 +97,7 @@ INCIDENTS = {
     "period": {"label": "2026-Q4", "start": Q4_START, "end": Q4_END},
     "progress": 0.7, "expectedProgress": 0.5, "grade": None, "score": 0.7, "health": "OnTrack",
     "problem": None, "history": [], "keyResults": [ESCALATIONS, LATENCY], "children": [],
-    "commitment": None, "forecast": None, "carriedFrom": None,
+    "commitment": "Committed", "forecast": None, "carriedFrom": None,
 }  # fmt: skip
 RELIABLE = {
     "namespace": "okr-company", "name": "reliable", "title": "Customers can rely on us",
@@ -96,7 +106,7 @@ RELIABLE = {
     "period": {"label": "2026-Q4", "start": Q4_START, "end": Q4_END},
     "progress": 0.35, "expectedProgress": 0.5, "grade": None, "score": 0.35,
     "health": "AtRisk", "problem": None, "history": [], "keyResults": [AVAILABILITY],
-    "children": [INCIDENTS], "commitment": None, "forecast": None, "carriedFrom": None,
+    "children": [INCIDENTS], "commitment": "Committed", "forecast": None, "carriedFrom": None,
 }  # fmt: skip
 
 
@@ -134,8 +144,8 @@ EXPECTED = {
                               "after": "Missed"}],
              "progressBefore": 0.0, "progress": 0.0, "progressChange": 0.0},
         ],
-        "aspirational": [], "carriedOver": [], "blockers": [], "checkInsDue": [],
-        "forecastMisses": [],
+        "aspirational": [_item(ESCALATIONS)], "carriedOver": [_item(ESCALATIONS)],
+        "blockers": [], "checkInsDue": [_item(LATENCY)], "forecastMisses": [_item(LATENCY)],
     },
     "invalid": [{"kind": "KeyResult", "namespace": "team-sre", "name": "broken",
                  "message": "KeyResult team-sre/broken: spec.target: is required"}],
