@@ -367,14 +367,16 @@ def _measurement(value: float, at: datetime) -> str:
 def wants_backfill(
     kr: KeyResult, period: Period, previous: KeyResultStatus, *, now: datetime
 ) -> bool:
-    """Whether this first evaluation of a measured key result fills its history from the start.
+    """Whether this first measurement of a measured key result fills its history from the start.
 
-    Once per key result: only before its first evaluation (no lastEvaluationTime),
-    while its period runs and for a query without ``$__elapsed`` (which means
-    something else at every step, so one range query cannot answer it).
+    Once per key result: while its history is still empty, so a first evaluation
+    that failed (a source not yet reachable, a query timing out on a busy
+    Prometheus) does not cost the key result its backfill; only while its period
+    runs and for a query without ``$__elapsed`` (which means something else at
+    every step, so one range query cannot answer it).
     """
     return (
-        previous.last_evaluation_time is None
+        not previous.history
         and not kr.manual
         and "$__elapsed" not in kr.query
         and phase(period, now) is Phase.ACTIVE

@@ -113,8 +113,14 @@ def test_backfill_skips_points_outside_the_period_and_without_a_baseline() -> No
 
 def test_backfill_happens_once_on_first_sight_of_a_running_measured_key_result() -> None:
     assert wants_backfill(DEPLOYS, Q4, KeyResultStatus(), now=NOW)
-    seen = KeyResultStatus(last_evaluation_time=NOW - timedelta(minutes=1))
+    seen = KeyResultStatus(
+        last_evaluation_time=NOW - timedelta(minutes=1),
+        history=(CheckIn(time=NOW - timedelta(minutes=1), progress=0.5, health=Health.ON_TRACK),),
+    )
     assert not wants_backfill(DEPLOYS, Q4, seen, now=NOW)
+    # A first evaluation that failed recorded no point: the first good one still fills.
+    failed = KeyResultStatus(last_evaluation_time=NOW - timedelta(minutes=1))
+    assert wants_backfill(DEPLOYS, Q4, failed, now=NOW)
     assert not wants_backfill(DEPLOYS, Q4, KeyResultStatus(), now=utc(2026, 9, 1))
     assert not wants_backfill(DEPLOYS, Q4, KeyResultStatus(), now=utc(2027, 2, 1))
     elapsed = KeyResult(
