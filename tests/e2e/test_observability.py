@@ -377,7 +377,11 @@ def test_off_track_alert_reaches_the_team_and_resolves(
             timeout=ALERT_WAIT,
             diagnostics=diagnostics,
         )
-        assert prometheus_alerts(bench, ns) == [], "nothing fires while it is on track"
+        # Its backfilled history (100 for 50 days, 160 since a day ago) forecasts a miss,
+        # so OKRKeyResultForecastMiss fires as soon as the rules have seen the scrape
+        # (rule evaluation races this check); no alert about its health may fire.
+        firing = {alert["labels"]["alertname"] for alert in prometheus_alerts(bench, ns)}
+        assert firing <= {"OKRKeyResultForecastMiss"}, "nothing else fires while it is on track"
 
         # 160 of 100 -> 900 is 7.5 % progress at half time: off track.
         kube.patch_spec("KeyResult", ns, "kr", {"target": 900})
