@@ -111,6 +111,7 @@ def test_a_check_in_from_kubectl_okr_shows_in_status_and_metrics(
     )  # fmt: skip
     assert check["author"] == stored["spec"]["author"]
     assert check["time"] == stored["metadata"]["creationTimestamp"]
+    assert check["blockers"] == ["migration"]  # kept by the CRD's status schema
     assert "checkInDue" not in status or status["checkInDue"] is None  # no cadence
     assert ready(kube, ns, "week-1", "Recorded")["status"] == "True"
 

@@ -79,6 +79,7 @@ def _latest_check_in_to_dict(check_in: LatestCheckIn | None) -> dict[str, Any] |
         "note": check_in.note,
         "author": check_in.author,
         "value": _number(check_in.value),
+        "blockers": list(check_in.blockers),
     }
 
 
@@ -89,7 +90,7 @@ def _read_latest_check_in(raw: object) -> LatestCheckIn | None:
     confidence = _read_number(raw.get("confidence"))
     if not isinstance(name, str) or time is None or confidence is None:
         return None
-    note, author = raw.get("note"), raw.get("author")
+    note, author, blockers = raw.get("note"), raw.get("author"), raw.get("blockers")
     return LatestCheckIn(
         name=name,
         time=time,
@@ -97,6 +98,9 @@ def _read_latest_check_in(raw: object) -> LatestCheckIn | None:
         note=note if isinstance(note, str) else "",
         author=author if isinstance(author, str) else "",
         value=_read_number(raw.get("value")),
+        blockers=(
+            tuple(b for b in blockers if isinstance(b, str)) if isinstance(blockers, list) else ()
+        ),
     )
 
 

@@ -65,6 +65,7 @@ def summary(check_in: OwnerCheckIn | None) -> LatestCheckIn | None:
         note=check_in.note,
         author=check_in.author,
         value=check_in.value,
+        blockers=check_in.blockers,
     )
 
 

@@ -237,7 +237,11 @@ class OwnerCheckIn:
 
 @dataclass(frozen=True, slots=True)
 class LatestCheckIn:
-    """``status.checkIn`` of a KeyResult: its latest CheckIn."""
+    """``status.checkIn`` of a KeyResult: its latest CheckIn.
+
+    ``blockers`` are that CheckIn's: a newer CheckIn states what blocks progress
+    now, so an older one's blockers are not carried forward.
+    """
 
     name: str
     time: datetime
@@ -245,6 +249,7 @@ class LatestCheckIn:
     note: str = ""
     author: str = ""
     value: float | None = None
+    blockers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,14 @@ from okr_operator.reporting.formats import (
     signed_points,
     timestamp,
 )
-from okr_operator.reporting.view import Change, Item, KeyResultView, ObjectiveView, Report
+from okr_operator.reporting.view import (
+    Blocked,
+    Change,
+    Item,
+    KeyResultView,
+    ObjectiveView,
+    Report,
+)
 
 NONE = "\u2013"
 
@@ -33,6 +40,13 @@ def item_line(item: Item) -> str:
         f"- {health(item.health)}: **{_cell(item.label)}** ({who}): "
         f"score {percent(item.score)}, expected {percent(item.expected_progress)}"
     )
+
+
+def blocked_lines(blocked: Blocked) -> list[str]:
+    """A key result with its blockers as nested list entries, and who reported them when."""
+    by = f" by {blocked.author}" if blocked.author else ""
+    head = f"{item_line(blocked.item)}; check-in {day(blocked.time)}{by}"
+    return [head] + [f"  - {_cell(text)}" for text in blocked.blockers]
 
 
 def forecast_words(kr: KeyResultView) -> str:
@@ -93,7 +107,7 @@ def render_markdown(report: Report, *, title: str = "OKR scorecard", scope: str 
     else:
         lines.append("_Nothing moved._")
     lines += ["", "### Check-in blockers", ""]
-    lines += [item_line(i) for i in review.blockers] or ["_None reported._"]
+    lines += [line for b in review.blockers for line in blocked_lines(b)] or ["_None reported._"]
     lines.append("")
     for obj in report.objectives:
         lines += _objective(obj, level=2)

@@ -7,10 +7,8 @@ objectives down to team key results, the trajectories, the review section);
 HTML, Markdown, CSV and PDF scorecards, the digest and the web view all draw
 from this one model, so they never disagree.
 
-Commitment, confidence, the latest check-in, forecasts and carry-over come
-from the status the engine writes (issue 10). Check-in blockers live on the
-CheckIn objects, which the snapshot does not carry: ``Review.blockers`` stays
-empty until it does.
+Commitment, confidence, the latest check-in (with its blockers), forecasts and
+carry-over come from the status the engine writes (issue 10).
 """
 
 from __future__ import annotations
@@ -200,6 +198,26 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class Blocked:
+    """A key result whose latest check-in names blockers: who said what, when."""
+
+    item: Item
+    blockers: tuple[str, ...]
+    check_in: str
+    time: datetime
+    author: str
+
+    # Where it is, like every other review entry, so filters treat all entries alike.
+    @property
+    def namespace(self) -> str:
+        return self.item.namespace
+
+    @property
+    def name(self) -> str:
+        return self.item.name
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """A health change seen in the history."""
 
@@ -236,8 +254,8 @@ class Review:
     key results (their score is read against 0.7). ``carried_over``: key
     results continued from last period. ``check_ins_due``: key results whose
     owner's check-in is due. ``forecast_misses``: key results whose forecast
-    does not reach the success line. ``blockers`` stays empty: the snapshot
-    does not carry CheckIn objects.
+    does not reach the success line. ``blockers``: key results whose latest
+    check-in names blockers (an older check-in's blockers are superseded).
     """
 
     since: datetime
@@ -246,7 +264,7 @@ class Review:
     changes: tuple[Change, ...]
     aspirational: tuple[Item, ...] = ()
     carried_over: tuple[Item, ...] = ()
-    blockers: tuple[Item, ...] = ()
+    blockers: tuple[Blocked, ...] = ()
     check_ins_due: tuple[Item, ...] = ()
     forecast_misses: tuple[Item, ...] = ()
 
@@ -601,6 +619,17 @@ def _review(
         changes=tuple(changes),
         aspirational=tuple(_kr_item(kr) for kr in key_results if kr.commitment == aspirational),
         carried_over=tuple(_kr_item(kr) for kr in key_results if kr.carried_from is not None),
+        blockers=tuple(
+            Blocked(
+                item=_kr_item(kr),
+                blockers=kr.check_in.blockers,
+                check_in=kr.check_in.name,
+                time=kr.check_in.time,
+                author=kr.check_in.author,
+            )
+            for kr in key_results
+            if kr.check_in is not None and kr.check_in.blockers
+        ),
         check_ins_due=tuple(_kr_item(kr) for kr in key_results if kr.check_in_due),
         forecast_misses=tuple(
             _kr_item(kr)

@@ -95,7 +95,12 @@ def test_a_key_result_status_becomes_a_complete_dict() -> None:
         conditions=(READY, DATA),
         display=Display(value="0.312 seconds", target="0.3 seconds"),
         check_in=LatestCheckIn(
-            name="week-47", time=utc(2026, 11, 20, 9), confidence=0.7, note="ok", author="ana"
+            name="week-47",
+            time=utc(2026, 11, 20, 9),
+            confidence=0.7,
+            note="ok",
+            author="ana",
+            blockers=("vendor",),
         ),
         check_in_due=False,
     )
@@ -129,6 +134,7 @@ def test_a_key_result_status_becomes_a_complete_dict() -> None:
             "note": "ok",
             "author": "ana",
             "value": None,
+            "blockers": ["vendor"],
         },
         "checkInDue": False,
         "commitment": None,
@@ -264,6 +270,7 @@ latest_check_ins = st.none() | st.builds(
     note=st.text(max_size=40),
     author=st.text(max_size=10),
     value=values,
+    blockers=st.lists(st.text(max_size=20), max_size=3).map(tuple),
 )
 conditions = st.builds(
     Condition,

@@ -128,6 +128,7 @@ SNAPSHOT = Snapshot(
                     confidence=0.6,
                     note="CDN rollout slipped a week",
                     author="sre-lead@example.com",
+                    blockers=("CDN contract | not signed", "edge team on call"),
                 ),
                 check_in_due=True,
                 forecast=Forecast(progress=0.8, achieves=False, value=0.4, basis=Basis(3, 8.0)),
