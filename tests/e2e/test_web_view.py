@@ -97,8 +97,23 @@ def web(
         running.stop()
 
 
+def _members(objective: dict[str, Any]) -> list[tuple[str, str]]:
+    """(kind, name) of the objective's key results and child objectives."""
+    name = objective["metadata"]["name"]
+    return [("KeyResult", k["metadata"]["name"]) for k in KEY_RESULTS
+            if k["spec"]["objectiveRef"]["name"] == name] + [
+        ("Objective", o["metadata"]["name"]) for o in OBJECTIVES
+        if (o["spec"].get("parentRef") or {}).get("name") == name
+    ]  # fmt: skip
+
+
 def _wait_for_rollups(running: RunningOperator) -> None:
-    """Until every object is evaluated and each objective rolled up after its last member."""
+    """Until every object is evaluated and each objective rolled up after each of its members.
+
+    Following the alignment map, not only the key results: a company objective rolled
+    up after its own key result but before its team objectives shows a transient
+    progress (its only known member's) that the screenshot would keep.
+    """
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         instants: dict[tuple[str, str], float] = {}
@@ -110,7 +125,15 @@ def _wait_for_rollups(running: RunningOperator) -> None:
                     instants[("Objective", sample.labels["objective"])] = sample.value
         krs = [instants.get(("KeyResult", d["metadata"]["name"])) for d in KEY_RESULTS]
         objs = [instants.get(("Objective", d["metadata"]["name"])) for d in OBJECTIVES]
-        if all(krs) and all(objs) and min(o or 0 for o in objs) >= max(k or 0 for k in krs):
+        if (
+            all(krs)
+            and all(objs)
+            and all(
+                instants[("Objective", o["metadata"]["name"])] >= instants[member]
+                for o in OBJECTIVES
+                for member in _members(o)
+            )
+        ):
             return
         time.sleep(0.5)
     raise AssertionError(f"the demo was not evaluated within 90 s:\n{running.log_tail()}")
@@ -227,3 +250,25 @@ def test_the_web_view_should_show_filter_and_chart_the_demo(
     assert "Ready" in conditions
     assert kr["spec"]["query"] not in browser.page_source
     browser.save_screenshot(str(ARTEFACTS / "web-key-result.png"))
+
+    # A key result with a check-in: its confidence, note and blockers in words, from
+    # status.checkIn (the operator's snapshot), and no internal representation.
+    check_in = max(
+        (d for d in OBJECTS if d["kind"] == "CheckIn" and d["spec"].get("blockers")),
+        key=lambda d: d["spec"]["time"],
+    )
+    checked = next(
+        k
+        for k in KEY_RESULTS
+        if k["metadata"]["namespace"] == check_in["metadata"]["namespace"]
+        and k["metadata"]["name"] == check_in["spec"]["keyResultRef"]["name"]
+    )
+    browser.get(base + _path(checked))
+    facts = browser.find_element(By.CSS_SELECTOR, "dl.facts").text
+    assert f"confidence {round(check_in['spec']['confidence'] * 100)}%" in facts
+    assert check_in["spec"]["note"] in facts
+    for blocker in check_in["spec"]["blockers"]:
+        assert blocker in facts
+    assert "CheckIn(" not in browser.page_source
+    assert "Forecast(" not in browser.page_source
+    browser.save_screenshot(str(ARTEFACTS / "web-key-result-check-in.png"))

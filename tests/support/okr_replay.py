@@ -5,8 +5,10 @@ wait for weeks of it. Instead the operator's own evaluation code
 (``services.evaluate.evaluate_key_result`` over the real Prometheus adapter, and
 ``domain.rollup.objective_status``) is replayed once a day from the period
 start to now against a Prometheus holding the demo's backfilled history
-(hack/history.py), and the result is written with the operator's serialiser
-into the status subresource of the examples applied to the API server. What
+(hack/history.py), with the example CheckIns in force on each day (applied as
+the engine applies them, ``domain.checkins.apply_check_ins``), and the result
+is written with the operator's serialiser into the status subresource of the
+examples applied to the API server. What
 the reports read is therefore exactly what the operator would have written.
 
 The examples go into namespaces with a unique prefix (``parentRef`` rewritten to
@@ -20,7 +22,7 @@ import copy
 import json
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,13 +30,15 @@ from typing import Any
 import yaml
 
 from okr_operator.adapters.prometheus import Connection, PrometheusQuerier
-from okr_operator.api.spec import parse_key_result, parse_objective
+from okr_operator.api.spec import parse_check_in, parse_key_result, parse_objective
 from okr_operator.api.status import key_result_status_to_dict, objective_status_to_dict
+from okr_operator.domain.checkins import apply_check_ins
 from okr_operator.domain.model import (
     KeyResult,
     KeyResultStatus,
     Objective,
     ObjectiveStatus,
+    OwnerCheckIn,
     Ref,
 )
 from okr_operator.domain.rollup import Member, objective_status
@@ -42,17 +46,28 @@ from okr_operator.services.evaluate import evaluate_key_result
 from tests.support.processes import REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples"
-FILES = ("company.yaml", "platform.yaml", "reliability.yaml", "ml-platform.yaml")
+FILES = (
+    "company.yaml",
+    "platform.yaml",
+    "reliability.yaml",
+    "ml-platform.yaml",
+    "check-ins.yaml",
+)
 
 
 @dataclass
 class DemoOrganisation:
-    """The examples as applied (prefixed namespaces) and the statuses replayed for them."""
+    """The examples as applied (prefixed namespaces) and the statuses replayed for them.
+
+    ``check_ins`` are replayed into the key results' status; they are not applied
+    (the reports read only objectives and key results).
+    """
 
     prefix: str
     namespaces: list[dict[str, Any]]
     objectives: list[dict[str, Any]]
     key_results: list[dict[str, Any]]
+    check_ins: list[dict[str, Any]] = field(default_factory=list)
 
     def namespace(self, original: str) -> str:
         """The test's name for an example namespace (``okr-company`` → ``<prefix>okr-company``)."""
@@ -84,6 +99,7 @@ def demo_organisation(prefix: str) -> DemoOrganisation:
         namespaces=namespaces,
         objectives=[d for d in docs if d["kind"] == "Objective"],
         key_results=[d for d in docs if d["kind"] == "KeyResult"],
+        check_ins=[d for d in docs if d["kind"] == "CheckIn"],
     )
 
 
@@ -116,6 +132,10 @@ async def _replay(
     objectives = _order([parse_objective(o) for o in org.objectives])
     key_results: list[KeyResult] = [parse_key_result(k) for k in org.key_results]
     periods = {o.ref: o.period for o in objectives}
+    by_ref = {o.ref: o for o in objectives}
+    check_ins: dict[Ref, list[OwnerCheckIn]] = {}
+    for check_in in (parse_check_in(c) for c in org.check_ins):
+        check_ins.setdefault(Ref(check_in.ref.namespace, check_in.key_result), []).append(check_in)
     kr_status = {kr.ref: KeyResultStatus() for kr in key_results}
     obj_status = {o.ref: ObjectiveStatus() for o in objectives}
     start = min(p.start for p in periods.values())
@@ -124,11 +144,19 @@ async def _replay(
         try:
             for moment in _days(start, now):
                 for kr in key_results:
-                    period = kr.period or periods[Ref(kr.ref.namespace, kr.objective)]
+                    objective = by_ref[Ref(kr.ref.namespace, kr.objective)]
+                    period = kr.period or objective.period
+                    known = [c for c in check_ins.get(kr.ref, []) if c.time <= moment]
                     outcome = await evaluate_key_result(
-                        kr, period, kr_status[kr.ref], querier=querier, now=moment
+                        kr, period, kr_status[kr.ref], querier=querier, now=moment, check_ins=known
                     )
-                    kr_status[kr.ref] = outcome.status
+                    kr_status[kr.ref] = apply_check_ins(
+                        outcome.status,
+                        known,
+                        every=kr.check_in_every or objective.check_in_every,
+                        period=period,
+                        now=moment,
+                    )
                 for obj in objectives:
                     own = [
                         Member("KeyResult", kr.ref, kr.weight, s.progress, s.health)
