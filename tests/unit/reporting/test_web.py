@@ -110,6 +110,21 @@ def test_a_key_result_page_has_its_labelled_chart_conditions_and_history() -> No
     assert "p95" not in html.replace("P95", "")
 
 
+def test_a_key_result_page_says_its_forecast_and_latest_check_in_in_words() -> None:
+    html = render_page(SNAPSHOT, "/keyresults/team-sre/latency", {}, now=NOW).html
+    facts = re.sub(r"<[^>]+>", " ", html.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0])
+    words = re.sub(r"\s+", " ", facts).strip()
+    forecast = "Forecast 80%, misses 100% value 0.4 seconds at the period end, trend of 3 points"
+    assert forecast in words
+    assert (
+        "Check-in confidence 60% 13 Nov 2026 by sre-lead@example.com "
+        "“CDN rollout slipped a week” Blocked by: CDN contract | not signed edge team on call "
+        "a new check-in is due"
+    ) in words
+    assert "Forecast(" not in html
+    assert "CheckIn(" not in html
+
+
 def test_a_key_result_page_shows_its_conditions_as_status_has_them() -> None:
     html = render_page(SNAPSHOT, "/keyresults/team-sre/escalations", {}, now=NOW).html
     assert "QueryFailed" in html
