@@ -26,7 +26,7 @@ from okr_operator.reporting.formats import (
     percent,
     signed_points,
 )
-from okr_operator.reporting.view import Change, Item, Report, walk_objectives
+from okr_operator.reporting.view import Blocked, Change, Item, Report, walk_objectives
 
 NO_TEAM = "(no team label)"
 MOVES_PER_TEAM = 5
@@ -183,12 +183,31 @@ def _names(items: Sequence[Item]) -> str:
     return "; ".join(named) + (f"; and {more} more." if more > 0 else ".")
 
 
+def _blocked(entries: Sequence[Blocked]) -> str:
+    if not entries:
+        return "none."
+    named = [
+        _clip(f"{b.item.label}" + (f" ({b.item.owner})" if b.item.owner else "")
+              + ": " + "; ".join(b.blockers))
+        for b in entries[:NAMED_PER_SECTION]
+    ]  # fmt: skip
+    more = len(entries) - NAMED_PER_SECTION
+    return " | ".join(named) + (f" | and {more} more." if more > 0 else ".")
+
+
 def quiet_sections(digest: Digest) -> list[str]:
-    """Which check-ins are due and which key results are forecast to miss."""
+    """Which check-ins are due, which key results are forecast to miss, what blocks them.
+
+    Each is clipped to Slack's limit for one text (an element of a context block).
+    """
     review = digest.report.review
     return [
-        f"Check-ins due: {_names(review.check_ins_due)}",
-        f"Forecast misses: {_names(review.forecast_misses)}",
+        _clip(text, SLACK_MAX_TEXT)
+        for text in (
+            f"Check-ins due: {_names(review.check_ins_due)}",
+            f"Forecast misses: {_names(review.forecast_misses)}",
+            f"Blockers named in check-ins: {_blocked(review.blockers)}",
+        )
     ]
 
 

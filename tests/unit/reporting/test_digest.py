@@ -62,6 +62,8 @@ def test_the_markdown_digest_of_a_small_organisation() -> None:
 
 _Check-ins due: P95 checkout latency from 800 ms to 300 ms (sre-lead@example.com)._
 _Forecast misses: P95 checkout latency from 800 ms to 300 ms (sre-lead@example.com)._
+_Blockers named in check-ins: P95 checkout latency from 800 ms to 300 ms (sre-lead@example.com): \
+CDN contract | not signed; edge team on call._
 
 [Open the OKR map](https://okr.example.com)
 """
