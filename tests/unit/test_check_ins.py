@@ -36,9 +36,12 @@ from okr_operator.domain.model import (
     KeyResultStatus,
     OwnerCheckIn,
     Period,
+    Problem,
+    Reason,
     Ref,
 )
 from okr_operator.services.engine import Engine
+from okr_operator.services.evaluate import evaluate_key_result
 from tests.unit.test_engine import (
     NS,
     Bench,
@@ -54,6 +57,8 @@ pytestmark = [pytest.mark.unit, pytest.mark.timeout(30, method="thread")]
 
 T0 = datetime(2026, 10, 5, 9, tzinfo=UTC)
 QUARTER = Period(datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+# A manual key result is never queried: its querier is the Problem a measured one would get.
+NO_QUERIER = Problem(Reason.QUERY_FAILED, "no source: a manual key result is not queried")
 
 
 def check_in(
@@ -281,6 +286,34 @@ async def test_a_manual_key_result_is_measured_by_its_check_ins_and_rolls_up() -
     status = engine.snapshot().key_results[0].status
     assert status.progress == 0.6
     assert bench.querier.calls == []  # no query, ever
+
+
+async def test_a_manual_key_result_first_seen_after_its_check_ins_has_their_history() -> None:
+    # Seen first on 5 November, with values reported on 10 and 20 October and 1 November:
+    # each reported day gets the point an evaluation then would have made (progress from
+    # the baseline, health against the share of the quarter elapsed then), plus today's.
+    reported = [
+        check_in("oct-10", datetime(2026, 10, 10, 9, tzinfo=UTC), value=20.0),
+        check_in("oct-20", datetime(2026, 10, 20, 9, tzinfo=UTC), value=30.0),
+        check_in("nov-01", datetime(2026, 11, 1, 9, tzinfo=UTC), value=50.0),
+        check_in("later", datetime(2026, 11, 6, 9, tzinfo=UTC), value=99.0),  # not yet
+    ]
+    spec = manual(baseline=0.0, target=100.0, period=QUARTER)
+    at = datetime(2026, 11, 5, 9, tzinfo=UTC)
+    outcome = await evaluate_key_result(
+        spec, QUARTER, KeyResultStatus(), querier=NO_QUERIER, now=at, check_ins=reported
+    )
+    assert [(p.time, p.value, p.progress, p.health) for p in outcome.status.history] == [
+        (datetime(2026, 10, 10, 9, tzinfo=UTC), 20.0, 0.2, Health.ON_TRACK),
+        (datetime(2026, 10, 20, 9, tzinfo=UTC), 30.0, 0.3, Health.ON_TRACK),
+        (datetime(2026, 11, 1, 9, tzinfo=UTC), 50.0, 0.5, Health.ON_TRACK),
+        (at, 50.0, 0.5, Health.ON_TRACK),
+    ]
+    # Evaluated again the same day: nothing new, the history is left as it is.
+    again = await evaluate_key_result(
+        spec, QUARTER, outcome.status, querier=NO_QUERIER, now=at, check_ins=reported
+    )
+    assert again.status.history == outcome.status.history
 
 
 async def test_a_confidence_drop_posts_confidence_dropped_once() -> None:

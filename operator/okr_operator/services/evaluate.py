@@ -154,6 +154,13 @@ def _evaluate_manual(
         now=now,
         query_check=check(kr, QueryLanguage.PROMQL, Verdict.NO_ANSWER),
     )
+    if isinstance(observation, Sample):
+        # The CheckIns are the manual key result's measurements: a day with a reported
+        # value and no history point yet (a CheckIn dated back, a key result first
+        # seen after its check-ins) gets the point an evaluation then would have made,
+        # as a measured key result's history is filled from Prometheus.
+        reported = [(c.time, c.value) for c in check_ins if c.value is not None and c.time <= now]
+        status = backfill(kr, period, status, reported)
     return Outcome(status=status, plan=the_plan, observation=observation or baseline)
 
 
